@@ -1,0 +1,58 @@
+"""Content digests of files, memoized by (path, size, mtime) so each file is read once per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import xxhash
+
+__all__ = ["file_digest", "bytes_digest"]
+
+_CHUNK_BYTES = 1 << 20
+
+_memo: dict[tuple[str, int, int], str] = {}
+_lock = threading.Lock()
+
+
+def bytes_digest(data: bytes) -> str:
+    """The 32-hex-digit xxh3_128 digest of ``data``."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def file_digest(path: Path) -> str:
+    """The xxh3_128 digest of a file's bytes.
+
+    The result is memoized by the file's resolved path, size and modification time
+    (in nanoseconds), so keying thousands of cards reads each font or asset once,
+    while a file rewritten in place is read again.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    resolved = os.path.realpath(path)
+    st = os.stat(resolved)
+    memo_key = (resolved, st.st_size, st.st_mtime_ns)
+    cached = _memo.get(memo_key)
+    if cached is not None:
+        return cached
+    hasher = xxhash.xxh3_128()
+    with open(resolved, "rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            hasher.update(chunk)
+    digest = hasher.hexdigest()
+    with _lock:
+        _memo[memo_key] = digest
+    return digest
+
+
+def memo_size() -> int:
+    """How many (path, size, mtime) entries are memoized; used by tests."""
+    return len(_memo)
+
+
+def reads_clear() -> None:
+    """Forget every memoized digest (tests use it to count reads)."""
+    with _lock:
+        _memo.clear()

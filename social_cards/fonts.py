@@ -1,0 +1,483 @@
+"""Fonts: bundled faces, system discovery, character coverage and the fallback chain.
+
+A text layer names one font file; characters it cannot draw fall through a chain:
+the bundled faces (Inter, Noto Sans Arabic and Hebrew), fonts the user configured,
+then fonts installed on the system (found with fontconfig, or in the usual font
+folders when fontconfig is absent), emoji and CJK families first. Coverage comes
+from each face's ``cmap`` table, read lazily, so a font is only opened when an
+earlier one lacks a character.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import os
+import shutil
+import struct
+import subprocess
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import ImageFont
+
+from .digest import file_digest
+from .errors import FontError
+
+__all__ = [
+    "BUNDLED_FONTS_DIR",
+    "FontFace",
+    "FontChain",
+    "bundled_face",
+    "system_faces",
+    "load_font",
+]
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_FONTS_DIR = Path(__file__).parent / "fonts"
+"""Folder of the fonts shipped in the package (see ``OFL.txt`` there)."""
+
+BUNDLED_PREFIX = "bundled:"
+"""A font path starting with this names a file in :data:`BUNDLED_FONTS_DIR`."""
+
+_BUNDLED_CHAIN = {
+    "regular": ("Inter-Regular.otf", "NotoSansArabic-Regular.ttf", "NotoSansHebrew-Regular.ttf"),
+    "bold": ("Inter-Bold.otf", "NotoSansArabic-Bold.ttf", "NotoSansHebrew-Bold.ttf"),
+}
+
+# Emoji and CJK faces lead the system part of the chain: they cover the most of what
+# chat titles hold. Names are matched as prefixes of the family name (or file name).
+_SYSTEM_PRIORITY = (
+    "Noto Color Emoji",
+    "Apple Color Emoji",
+    "Segoe UI Emoji",
+    "Twemoji",
+    "JoyPixels",
+    "Noto Emoji",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK TC",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "Noto Sans",
+    "DejaVu Sans",
+)
+
+_FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+_FONT_DIRS = (
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    "~/.local/share/fonts",
+    "~/.fonts",
+    "/System/Library/Fonts",
+    "/Library/Fonts",
+    "~/Library/Fonts",
+    "C:/Windows/Fonts",
+)
+
+# Colour bitmap fonts (CBDT/sbix) only load at the sizes of their strikes.
+_BITMAP_STRIKES_PX = (109, 136, 160, 128, 96, 64, 48, 32)
+
+
+@dataclass(frozen=True, slots=True)
+class FontFace:
+    """One face in a font file (``index`` selects a face inside a collection)."""
+
+    path: Path
+    index: int = 0
+
+    @property
+    def digest(self) -> str:
+        """Digest of the file's bytes plus the face index; what a key records."""
+        digest = file_digest(self.path)
+        return digest if self.index == 0 else f"{digest}#{self.index}"
+
+    def covers(self, codepoint: int) -> bool:
+        """Whether the face maps ``codepoint`` to a glyph."""
+        starts, ends = _coverage(self.path, self.index)
+        i = bisect.bisect_right(starts, codepoint) - 1
+        return i >= 0 and codepoint <= ends[i]
+
+    @property
+    def is_color(self) -> bool:
+        """Whether the face carries colour glyphs (CBDT, sbix or COLR tables)."""
+        return bool(_tables(self.path, self.index) & {b"CBDT", b"sbix", b"COLR"})
+
+
+def bundled_face(name: str) -> FontFace:
+    """A bundled font by file name, e.g. ``bundled_face("Inter-Bold.otf")``."""
+    return FontFace(BUNDLED_FONTS_DIR / name)
+
+
+def resolve_font_path(value: str, base: Path | None) -> Path:
+    """Turn a font reference from a layout or configuration into a file path.
+
+    ``bundled:NAME`` names a shipped font; a relative path is taken from ``base``.
+
+    Raises:
+        FontError: the file does not exist.
+    """
+    if value.startswith(BUNDLED_PREFIX):
+        path = BUNDLED_FONTS_DIR / value[len(BUNDLED_PREFIX) :]
+    else:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = base / path
+    if not path.is_file():
+        bundled = ", ".join(sorted(p.name for p in BUNDLED_FONTS_DIR.iterdir() if p.suffix in _FONT_SUFFIXES))
+        raise FontError(
+            f"font file not found: {path} (expected a .ttf/.otf/.ttc file; bundled fonts are "
+            f"available as bundled:NAME, with NAME one of {bundled})"
+        )
+    return path
+
+
+# --- reading OpenType tables --------------------------------------------------------
+
+
+def _face_offset(data: bytes, index: int, path: Path) -> int:
+    tag = data[:4]
+    if tag == b"ttcf":
+        count = struct.unpack(">I", data[8:12])[0]
+        if not 0 <= index < count:
+            raise FontError(f"{path}: face index {index} is out of range (the collection has {count} faces)")
+        return int(struct.unpack(">I", data[12 + 4 * index : 16 + 4 * index])[0])
+    if tag in (b"\x00\x01\x00\x00", b"OTTO", b"true"):
+        return 0
+    raise FontError(f"{path}: not an OpenType or TrueType font (starts with {tag!r})")
+
+
+def _table_directory(path: Path, index: int) -> dict[bytes, tuple[int, int]]:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12 + 4 * max(index + 1, 1))
+            offset = _face_offset(head, index, path)
+            fh.seek(offset)
+            header = fh.read(12)
+            (num_tables,) = struct.unpack(">H", header[4:6])
+            records = fh.read(16 * num_tables)
+    except (OSError, struct.error) as exc:
+        raise FontError(f"{path}: cannot read the font ({exc})") from exc
+    tables = {}
+    for i in range(num_tables):
+        tag, _checksum, t_offset, t_length = struct.unpack(">4sIII", records[16 * i : 16 * i + 16])
+        tables[tag] = (t_offset, t_length)
+    return tables
+
+
+@functools.lru_cache(maxsize=1024)
+def _tables(path: Path, index: int) -> frozenset[bytes]:
+    return frozenset(_table_directory(path, index))
+
+
+@functools.lru_cache(maxsize=1024)
+def _coverage(path: Path, index: int) -> tuple[list[int], list[int]]:
+    """Sorted, merged code point ranges the face's cmap maps to a real glyph."""
+    tables = _table_directory(path, index)
+    if b"cmap" not in tables:
+        raise FontError(f"{path}: the font has no cmap table, so it cannot map characters")
+    offset, length = tables[b"cmap"]
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        cmap = fh.read(length)
+    try:
+        ranges = _parse_cmap(cmap)
+    except struct.error as exc:
+        raise FontError(f"{path}: damaged cmap table ({exc})") from exc
+    ranges.sort()
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in ranges:
+        if ends and start <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def _parse_cmap(cmap: bytes) -> list[tuple[int, int]]:
+    (num,) = struct.unpack(">H", cmap[2:4])
+    subtables: dict[tuple[int, int], int] = {}
+    for i in range(num):
+        platform, encoding, sub_offset = struct.unpack(">HHI", cmap[4 + 8 * i : 12 + 8 * i])
+        subtables[(platform, encoding)] = sub_offset
+    # Full-repertoire subtables first, then the BMP ones.
+    for wanted in ((3, 10), (0, 6), (0, 4), (3, 1), (0, 3), (0, 2), (0, 1), (0, 0), (3, 0)):
+        if wanted in subtables:
+            sub = cmap[subtables[wanted] :]
+            (fmt,) = struct.unpack(">H", sub[:2])
+            if fmt == 12:
+                return _parse_format12(sub)
+            if fmt == 4:
+                return _parse_format4(sub)
+    return []
+
+
+def _parse_format12(sub: bytes) -> list[tuple[int, int]]:
+    (groups,) = struct.unpack(">I", sub[12:16])
+    out = []
+    for i in range(groups):
+        start, end, glyph = struct.unpack(">III", sub[16 + 12 * i : 28 + 12 * i])
+        if glyph == 0:
+            start += 1  # the first code point of the group maps to .notdef
+        if start <= end:
+            out.append((start, end))
+    return out
+
+
+def _parse_format4(sub: bytes) -> list[tuple[int, int]]:
+    (seg_x2,) = struct.unpack(">H", sub[6:8])
+    segs = seg_x2 // 2
+    ends = struct.unpack(f">{segs}H", sub[14 : 14 + seg_x2])
+    base = 16 + seg_x2
+    starts = struct.unpack(f">{segs}H", sub[base : base + seg_x2])
+    deltas = struct.unpack(f">{segs}h", sub[base + seg_x2 : base + 2 * seg_x2])
+    range_base = base + 2 * seg_x2
+    range_offsets = struct.unpack(f">{segs}H", sub[range_base : range_base + seg_x2])
+    out: list[tuple[int, int]] = []
+    for i in range(segs):
+        start, end = starts[i], ends[i]
+        if start == 0xFFFF:
+            continue
+        if range_offsets[i] == 0:
+            # Glyph = (cp + delta) mod 65536; only the code point mapping to 0 is uncovered.
+            hole = (-deltas[i]) % 65536
+            if start <= hole <= end:
+                if start < hole:
+                    out.append((start, hole - 1))
+                if hole < end:
+                    out.append((hole + 1, end))
+            else:
+                out.append((start, end))
+            continue
+        for cp in range(start, end + 1):
+            at = range_base + 2 * i + range_offsets[i] + 2 * (cp - start)
+            (glyph,) = struct.unpack(">H", sub[at : at + 2])
+            if glyph != 0:
+                out.append((cp, cp))
+    return out
+
+
+# --- loading faces with Pillow -------------------------------------------------------
+
+_load_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
+def _strike(path: Path, index: int) -> int | None:
+    """The pixel size a bitmap-only face loads at, or ``None`` for a scalable face."""
+    try:
+        ImageFont.truetype(str(path), 100, index=index, layout_engine=ImageFont.Layout.RAQM)
+        return None
+    except OSError:
+        pass
+    for size in _BITMAP_STRIKES_PX:
+        try:
+            ImageFont.truetype(str(path), size, index=index, layout_engine=ImageFont.Layout.RAQM)
+            return size
+        except OSError:
+            continue
+    raise FontError(f"{path}: FreeType cannot load this font at any size")
+
+
+@functools.lru_cache(maxsize=512)
+def _load(path: Path, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(path), size, index=index, layout_engine=ImageFont.Layout.RAQM)
+
+
+def load_font(face: FontFace, size: int) -> tuple[ImageFont.FreeTypeFont, float]:
+    """A Pillow font for ``face`` at ``size`` pixels, and the scale to apply to what it draws.
+
+    Scalable faces load at ``size`` with scale 1. Bitmap faces (colour emoji) load at
+    their strike size and report the factor that brings their glyphs to ``size``.
+    """
+    with _load_lock:
+        try:
+            strike = _strike(face.path, face.index)
+            if strike is None:
+                return _load(face.path, face.index, size), 1.0
+            return _load(face.path, face.index, strike), size / strike
+        except OSError as exc:
+            raise FontError(f"{face.path}: cannot load the font ({exc})") from exc
+
+
+# --- system fonts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _SystemFont:
+    face: FontFace
+    family: str
+    bold: bool
+
+
+def _fontconfig_fonts() -> list[_SystemFont] | None:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    try:
+        out = subprocess.run(
+            [fc_list, "--format", "%{file}\t%{index}\t%{family[0]}\t%{weight}\n"],
+            capture_output=True,
+            timeout=30,
+            check=True,
+            text=True,
+            errors="replace",
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    fonts = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 4 or not parts[0].lower().endswith(_FONT_SUFFIXES):
+            continue
+        try:
+            index = int(parts[1] or 0)
+            weight = float(parts[3] or 80)
+        except ValueError:
+            continue
+        fonts.append(_SystemFont(FontFace(Path(parts[0]), index), parts[2], weight >= 180))
+    return fonts
+
+
+def _scanned_fonts() -> list[_SystemFont]:
+    fonts = []
+    for folder in _FONT_DIRS:
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                if name.lower().endswith(_FONT_SUFFIXES):
+                    stem = Path(name).stem
+                    family = stem.split("-")[0]
+                    fonts.append(_SystemFont(FontFace(Path(dirpath) / name), family, "bold" in stem.lower()))
+    return fonts
+
+
+def _priority(family: str) -> tuple[int, str]:
+    normalized = family.replace("-", " ").lower()
+    for rank, name in enumerate(_SYSTEM_PRIORITY):
+        if normalized.startswith(name.lower()):
+            return rank, family
+    return len(_SYSTEM_PRIORITY), family
+
+
+@functools.lru_cache(maxsize=2)
+def system_faces(bold: bool) -> tuple[FontFace, ...]:
+    """Installed font faces in fallback order, one per family, of the wanted weight.
+
+    Found once per process with fontconfig (``fc-list``), or by scanning the usual
+    font folders when fontconfig is missing. Emoji and CJK families come first, the
+    rest by family name, so the order is the same on every run.
+    """
+    fonts = _fontconfig_fonts()
+    if fonts is None:
+        fonts = _scanned_fonts()
+    chosen: dict[str, _SystemFont] = {}
+    for font in sorted(fonts, key=lambda f: (f.family, str(f.face.path), f.face.index)):
+        if font.face.path.parent == BUNDLED_FONTS_DIR:
+            continue
+        current = chosen.get(font.family)
+        if current is None or (current.bold != bold and font.bold == bold):
+            chosen[font.family] = font
+    ordered = sorted(chosen.values(), key=lambda f: _priority(f.family))
+    logger.debug("%d system font families found for fallback", len(ordered))
+    return tuple(f.face for f in ordered)
+
+
+# --- the chain --------------------------------------------------------------------------
+
+
+class FontChain:
+    """An ordered list of faces; each character is drawn by the first face that has it.
+
+    Args:
+        faces: the faces in order (duplicates are dropped, the first kept).
+    """
+
+    __slots__ = ("faces", "_emoji", "_memo")
+
+    def __init__(self, faces: Iterable[FontFace]) -> None:
+        seen: dict[FontFace, None] = {}
+        for face in faces:
+            seen.setdefault(face, None)
+        self.faces: tuple[FontFace, ...] = tuple(seen)
+        self._emoji: tuple[int, ...] | None = None
+        self._memo: dict[tuple[int, bool], int | None] = {}
+
+    @classmethod
+    def build(
+        cls,
+        primary: FontFace,
+        *,
+        bold: bool = False,
+        extra: Sequence[FontFace] = (),
+        system: bool = True,
+    ) -> FontChain:
+        """The standard chain: ``primary``, bundled faces, ``extra``, then system faces."""
+        bundled = [bundled_face(name) for name in _BUNDLED_CHAIN["bold" if bold else "regular"]]
+        faces = [primary, *bundled, *extra]
+        if system and os.environ.get("SOCIAL_CARDS_SYSTEM_FONTS", "1") != "0":
+            faces.extend(system_faces(bold))
+        return cls(faces)
+
+    def _emoji_faces(self) -> tuple[int, ...]:
+        if self._emoji is None:
+            found = []
+            for i, face in enumerate(self.faces):
+                try:
+                    if face.is_color:
+                        found.append(i)
+                except FontError:
+                    continue
+            self._emoji = tuple(found)
+        return self._emoji
+
+    def face_for(self, cluster: str) -> int | None:
+        """Index of the face that draws ``cluster``, or ``None`` if no face has it.
+
+        Clusters with emoji presentation (a VS16, a skin tone, a joiner sequence, a
+        flag, or a pictograph past U+1F000) prefer a colour face that has them.
+        """
+        base = ord(cluster[0])
+        emoji = _wants_emoji(cluster)
+        memo_key = (base, emoji)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        found: int | None = None
+        order: Iterable[int] = range(len(self.faces))
+        if emoji:
+            order = [*self._emoji_faces(), *order]
+        for i in order:
+            try:
+                if self.faces[i].covers(base):
+                    found = i
+                    break
+            except (FontError, OSError) as exc:
+                if i == 0:
+                    raise FontError(f"{self.faces[0].path}: {exc}") from exc
+                logger.debug("skipping unreadable fallback font %s: %s", self.faces[i].path, exc)
+        self._memo[memo_key] = found
+        return found
+
+
+def _wants_emoji(cluster: str) -> bool:
+    if len(cluster) > 1:
+        for ch in cluster[1:]:
+            cp = ord(ch)
+            if cp == 0xFE0F or 0x1F3FB <= cp <= 0x1F3FF or ch == "\u200d" or 0x1F1E6 <= cp <= 0x1F1FF:
+                return True
+    cp = ord(cluster[0])
+    return 0x1F000 <= cp <= 0x1FAFF
+

@@ -1,0 +1,516 @@
+"""Templates: a folder with a ``layout.toml`` (layers drawn in order) and its own assets.
+
+Every string in a layer may use Jinja2 (``{{ title }}``, ``{% if %}``) against the
+page's variables; each string is rendered on its own in a sandbox, so a value can
+only ever fill the field it was put in. SVG files a layer names are Jinja2 templates
+too, rendered with autoescaping. Resolving a template against a :class:`CardInput`
+gives a :class:`~social_cards.spec.CardSpec`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from PIL import ImageColor
+
+from .digest import bytes_digest, file_digest
+from .errors import AssetError, MissingGlyphError, TemplateError
+from .fonts import FontChain, FontFace, resolve_font_path
+from .output import OutputFormat
+from .spec import (
+    Asset,
+    BackgroundLayer,
+    Box,
+    CardSpec,
+    Color,
+    ImageLayer,
+    Layer,
+    RectLayer,
+    SvgLayer,
+    TextLayer,
+)
+from .text import ELLIPSIS, clean_text, clusters
+
+__all__ = ["CardInput", "Template", "load_template", "builtin_templates", "BUILTIN_TEMPLATES_DIR"]
+
+logger = logging.getLogger(__name__)
+
+LAYOUT_FILE = "layout.toml"
+MAX_SVG_BYTES = 2_000_000
+"""Largest SVG file a layer may name, in bytes."""
+
+
+def _builtin_dir() -> Path:
+    packaged = Path(__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"  # a source checkout
+
+
+BUILTIN_TEMPLATES_DIR = _builtin_dir()
+"""Where the built-in templates live (inside the package once installed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardInput:
+    """What a page contributes to its card. Text fields may hold any string.
+
+    ``options`` overrides the template's option defaults (colours and the like);
+    ``logo`` is a trusted file path from configuration, the one file outside the
+    template folder a layer may draw.
+    """
+
+    title: str
+    description: str = ""
+    site_name: str = ""
+    site_url: str = ""
+    page_url: str = ""
+    date: str = ""
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    logo: Path | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    @staticmethod
+    def options_from(mapping: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+        """Options in the frozen form this class keeps (sorted pairs of strings)."""
+        return tuple(sorted((str(k), "" if v is None else str(v)) for k, v in mapping.items()))
+
+
+# --- the layout schema --------------------------------------------------------------
+
+_Coerce = Callable[[Any, str], Any]
+
+
+def _int(value: Any, where: str) -> int:
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError):
+        raise TemplateError(f"{where}: expected a whole number, got {value!r}") from None
+
+
+def _float(value: Any, where: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TemplateError(f"{where}: expected a number, got {value!r}") from None
+
+
+def _color(value: Any, where: str) -> Color:
+    try:
+        rgb = ImageColor.getrgb(str(value).strip())
+    except ValueError:
+        raise TemplateError(
+            f"{where}: expected a colour such as '#1e293b', '#1e293bcc', 'rgb(30, 41, 59)' or 'white', got {value!r}"
+        ) from None
+    return (rgb[0], rgb[1], rgb[2], rgb[3] if len(rgb) == 4 else 255)
+
+
+def _optional_color(value: Any, where: str) -> Color | None:
+    return None if value is None or str(value).strip() == "" else _color(value, where)
+
+
+def _text(value: Any, where: str) -> str:
+    return "" if value is None else str(value)
+
+
+def _choice(*allowed: str) -> _Coerce:
+    def coerce(value: Any, where: str) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise TemplateError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}")
+        return text
+
+    return coerce
+
+
+def _size_range(value: Any, where: str) -> tuple[int, int]:
+    if isinstance(value, (int, float, str)):
+        size = _int(value, where)
+        return size, size
+    if isinstance(value, list) and len(value) == 2:
+        low, high = sorted((_int(value[0], where), _int(value[1], where)))
+        if low < 4 or high > 1000:
+            raise TemplateError(f"{where}: font sizes must lie between 4 and 1000 pixels, got {value!r}")
+        return low, high
+    raise TemplateError(f"{where}: expected a size or [min, max] sizes in pixels, got {value!r}")
+
+
+_REQUIRED = object()
+_CARD_SIZE = object()
+_BOX = {"x": (_int, 0), "y": (_int, 0), "width": (_int, _CARD_SIZE), "height": (_int, _CARD_SIZE)}
+_FIT = _choice("cover", "contain", "stretch")
+_SCHEMA: dict[str, dict[str, tuple[_Coerce, Any]]] = {
+    "background": {
+        "color": (_color, "#ffffff"),
+        "gradient_to": (_optional_color, None),
+        "angle": (_float, 0.0),
+        "image": (_text, ""),
+        "fit": (_FIT, "cover"),
+        "opacity": (_float, 1.0),
+    },
+    "image": {**_BOX, "file": (_text, _REQUIRED), "fit": (_FIT, "contain"), "radius": (_int, 0), "opacity": (_float, 1.0)},
+    "svg": {**_BOX, "file": (_text, _REQUIRED), "opacity": (_float, 1.0)},
+    "rect": {
+        **_BOX,
+        "fill": (_optional_color, None),
+        "radius": (_int, 0),
+        "outline": (_optional_color, None),
+        "outline_width": (_int, 0),
+    },
+    "text": {
+        **_BOX,
+        "text": (_text, ""),
+        "font": (_text, "bundled:Inter-Regular.otf"),
+        "weight": (_choice("regular", "bold"), "regular"),
+        "color": (_color, "#000000"),
+        "size": (_size_range, [32, 64]),
+        "line_height": (_float, 1.2),
+        "max_lines": (_int, 3),
+        "align": (_choice("start", "end", "left", "center", "right"), "start"),
+        "valign": (_choice("top", "middle", "bottom"), "top"),
+        "direction": (_choice("auto", "ltr", "rtl"), "auto"),
+        "markup": (_choice("true", "false"), "true"),
+    },
+}
+_COMMON = {"kind", "when"}
+_FALSY = {"", "false", "0", "none", "no", "off"}
+
+
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=jinja2.Undefined, keep_trailing_newline=True)
+
+
+_FIELD_ENV = _environment(False)
+_SVG_ENV = _environment(True)
+
+_Value = Any  # a static TOML value, or a compiled Jinja2 template for a string using variables
+
+
+def _compile(value: Any, where: str) -> _Value:
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        try:
+            return _FIELD_ENV.from_string(value)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{where}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
+    if isinstance(value, list):
+        return [_compile(v, where) for v in value]
+    return value
+
+
+def _render(value: _Value, context: Mapping[str, Any], where: str) -> Any:
+    if isinstance(value, jinja2.Template):
+        try:
+            return value.render(context)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{where}: {exc}") from None
+    if isinstance(value, list):
+        return [_render(v, context, where) for v in value]
+    return value
+
+
+@dataclass(slots=True)
+class _LayerSource:
+    kind: str
+    where: str
+    fields: dict[str, _Value]
+
+
+@dataclass(slots=True)
+class Template:
+    """A loaded template; resolve it against page data with :meth:`resolve`."""
+
+    name: str
+    root: Path
+    description: str
+    width: int
+    height: int
+    defaults: dict[str, str]
+    layers: list[_LayerSource]
+    digest: str
+    _chains: dict[tuple[FontFace, bool, tuple[FontFace, ...], bool], FontChain] = field(default_factory=dict)
+    _svg_sources: dict[Path, jinja2.Template] = field(default_factory=dict)
+
+    def context(self, card: CardInput) -> dict[str, Any]:
+        """The variables layers see for ``card``."""
+        options = dict(self.defaults)
+        options.update(dict(card.options))
+        authors = [clean_text(a) for a in card.authors]
+        return {
+            "title": clean_text(card.title),
+            "description": clean_text(card.description),
+            "site_name": clean_text(card.site_name),
+            "site_url": card.site_url,
+            "page_url": card.page_url,
+            "date": clean_text(card.date),
+            "authors": authors,
+            "author": ", ".join(authors),
+            "tags": [clean_text(t) for t in card.tags],
+            "categories": [clean_text(c) for c in card.categories],
+            "logo": "" if card.logo is None else str(card.logo),
+            "options": options,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    def resolve(
+        self,
+        card: CardInput,
+        *,
+        output: OutputFormat | None = None,
+        fonts: Sequence[Path] = (),
+        strict: bool = False,
+        system_fonts: bool = True,
+    ) -> CardSpec:
+        """Render the layout for ``card`` into a :class:`CardSpec`.
+
+        Args:
+            card: the page data.
+            output: format and encoder settings (PNG by default).
+            fonts: extra fallback fonts, tried after the bundled ones.
+            strict: raise :class:`MissingGlyphError` for a character no font has,
+                instead of logging a warning and leaving it out.
+            system_fonts: let installed fonts join the fallback chain.
+
+        Raises:
+            TemplateError: a field of the layout is not valid for this card.
+            FontError: a font file is missing or broken.
+            AssetError: an image or SVG file is missing or outside the allowed folders.
+        """
+        context = self.context(card)
+        extra = tuple(FontFace(Path(p)) for p in fonts)
+        layers: list[Layer] = []
+        for source in self.layers:
+            if "when" in source.fields:
+                flag = _render(source.fields["when"], context, f"{source.where}.when")
+                if str(flag).strip().lower() in _FALSY:
+                    continue
+            values = {}
+            for name, (coerce, default) in _SCHEMA[source.kind].items():
+                raw = _render(source.fields[name], context, f"{source.where}.{name}") if name in source.fields else default
+                if raw is _CARD_SIZE:
+                    raw = self.width if name == "width" else self.height
+                if raw is _REQUIRED:
+                    raise TemplateError(f"{source.where}: the field '{name}' is required for a {source.kind} layer")
+                values[name] = coerce(raw, f"{source.where}.{name}")
+            layer = self._layer(source, values, card, extra, strict, system_fonts)
+            if layer is not None:
+                layers.append(layer)
+        return CardSpec(self.width, self.height, tuple(layers), output or OutputFormat(), self.digest)
+
+    def _layer(
+        self,
+        source: _LayerSource,
+        v: dict[str, Any],
+        card: CardInput,
+        extra: tuple[FontFace, ...],
+        strict: bool,
+        system_fonts: bool,
+    ) -> Layer | None:
+        kind = source.kind
+        if kind == "background":
+            image = self._asset(v["image"], card, source.where) if v["image"] else None
+            return BackgroundLayer(v["color"], v["gradient_to"], v["angle"], image, v["fit"], v["opacity"])
+        if kind == "rect":
+            return RectLayer(self._box(v), v["fill"], v["radius"], v["outline"], v["outline_width"])
+        if kind in ("image", "svg"):
+            if not v["file"].strip():
+                return None
+            path = self._path(v["file"], card, source.where)
+            if kind == "svg" or path.suffix.lower() == ".svg":
+                return SvgLayer(self._svg(path, card, source.where, templated=kind == "svg"), path.parent, self._box(v), v["opacity"])
+            return ImageLayer(self._asset(v["file"], card, source.where), self._box(v), v["fit"], v["radius"], v["opacity"])
+        text = clean_text(v["text"], markup=v["markup"] == "true")
+        if not text:
+            return None
+        primary = FontFace(resolve_font_path(v["font"], self.root))
+        text, faces = self._fonts(text, primary, v["weight"] == "bold", extra, strict, system_fonts, source.where)
+        if not text:
+            return None
+        low, high = v["size"]
+        return TextLayer(
+            text, faces, v["color"], self._box(v), high, low, v["line_height"], max(1, v["max_lines"]),
+            v["align"], v["valign"], v["direction"],
+        )  # fmt: skip
+
+    @staticmethod
+    def _box(v: Mapping[str, Any]) -> Box:
+        return Box(v["x"], v["y"], max(1, v["width"]), max(1, v["height"]))
+
+    def _fonts(
+        self,
+        text: str,
+        primary: FontFace,
+        bold: bool,
+        extra: tuple[FontFace, ...],
+        strict: bool,
+        system_fonts: bool,
+        where: str,
+    ) -> tuple[str, tuple[FontFace, ...]]:
+        chain_key = (primary, bold, extra, system_fonts)
+        chain = self._chains.get(chain_key)
+        if chain is None:
+            chain = self._chains[chain_key] = FontChain.build(primary, bold=bold, extra=extra, system=system_fonts)
+        used = {0}
+        kept: list[str] = []
+        missing: list[str] = []
+        for part in clusters(text + ELLIPSIS):
+            index = chain.face_for(part)
+            if index is None:
+                missing.append(part)
+            else:
+                used.add(index)
+                kept.append(part)
+        if missing and missing != [ELLIPSIS]:
+            shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(m for m in missing if m != ELLIPSIS))
+            message = (
+                f"{where}: no font in the fallback chain has {shown}; left out. "
+                "Install a font that covers it (see the README) or add one with --font / 'fonts'."
+            )
+            if strict:
+                raise MissingGlyphError(message)
+            logger.warning(message)
+        if kept and kept[-1] == ELLIPSIS:
+            kept.pop()
+        return "".join(kept).strip(), tuple(chain.faces[i] for i in sorted(used))
+
+    def _path(self, value: str, card: CardInput, where: str) -> Path:
+        """A file a layer names: inside the template folder, or the configured logo."""
+        raw = Path(value.strip()).expanduser()
+        path = raw if raw.is_absolute() else self.root / raw
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise AssetError(f"{where}: file not found: {path}") from None
+        if card.logo is not None and resolved == Path(card.logo).expanduser().resolve():
+            return resolved
+        root = self.root.resolve()
+        if not resolved.is_relative_to(root):
+            raise AssetError(
+                f"{where}: {value!r} is outside the template folder {root}; layers may only use files in "
+                "their template folder, or the configured logo"
+            )
+        if not resolved.is_file():
+            raise AssetError(f"{where}: not a file: {resolved}")
+        return resolved
+
+    def _asset(self, value: str, card: CardInput, where: str) -> Asset:
+        path = self._path(value, card, where)
+        try:
+            return Asset(path, file_digest(path))
+        except OSError as exc:
+            raise AssetError(f"{where}: cannot read {path}: {exc}") from None
+
+    def _svg(self, path: Path, card: CardInput, where: str, *, templated: bool) -> str:
+        try:
+            if path.stat().st_size > MAX_SVG_BYTES:
+                raise AssetError(f"{where}: {path} is larger than {MAX_SVG_BYTES} bytes")
+            if not templated:
+                return path.read_text(encoding="utf-8")
+            source = self._svg_sources.get(path)
+            if source is None:
+                source = self._svg_sources[path] = _SVG_ENV.from_string(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AssetError(f"{where}: cannot read SVG {path}: {exc}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{path}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
+        try:
+            return source.render(self.context(card))
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{path}: {exc}") from None
+
+
+def builtin_templates() -> dict[str, str]:
+    """Names of the built-in templates and their one-line descriptions."""
+    out = {}
+    for folder in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if BUILTIN_TEMPLATES_DIR.is_dir() else []:
+        if (folder / LAYOUT_FILE).is_file():
+            out[folder.name] = load_template(folder).description
+    return out
+
+
+def _folder_digest(root: Path) -> str:
+    entries = []
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            full = Path(dirpath) / name
+            entries.append(f"{full.relative_to(root).as_posix()}\0{file_digest(full)}")
+    return bytes_digest("\n".join(entries).encode("utf-8"))
+
+
+def load_template(ref: str | Path) -> Template:
+    """Load a built-in template by name, or a template folder by path.
+
+    Raises:
+        TemplateError: no such template, or its ``layout.toml`` is invalid.
+    """
+    text = str(ref)
+    candidate = BUILTIN_TEMPLATES_DIR / text
+    if isinstance(ref, str) and "/" not in text and "\\" not in text and (candidate / LAYOUT_FILE).is_file():
+        root = candidate
+    else:
+        root = Path(ref).expanduser()
+        if root.is_file() and root.name == LAYOUT_FILE:
+            root = root.parent
+        if not (root / LAYOUT_FILE).is_file():
+            names = ", ".join(p.name for p in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if (p / LAYOUT_FILE).is_file())
+            raise TemplateError(
+                f"unknown template {text!r}: expected a built-in name ({names}) or a folder holding {LAYOUT_FILE}"
+            )
+    layout_path = root / LAYOUT_FILE
+    try:
+        doc = tomllib.loads(layout_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{layout_path}: cannot read the layout: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"{layout_path}: invalid TOML: {exc}") from None
+    return _parse(doc, root.resolve(), layout_path)
+
+
+def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
+    width, height = doc.get("width", 1200), doc.get("height", 630)
+    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= 4096 and 16 <= height <= 4096):
+        raise TemplateError(f"{layout_path}: width and height must be whole numbers from 16 to 4096 pixels")
+    options = doc.get("options", {})
+    if not isinstance(options, dict):
+        raise TemplateError(f"{layout_path}: [options] must be a table of default option values")
+    raw_layers = doc.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise TemplateError(f"{layout_path}: expected at least one [[layers]] table")
+    layers = []
+    for n, raw in enumerate(raw_layers, start=1):
+        where = f"{layout_path.parent.name}/{LAYOUT_FILE} layer {n}"
+        if not isinstance(raw, dict):
+            raise TemplateError(f"{where}: expected a table")
+        kind = raw.get("kind")
+        if kind not in _SCHEMA:
+            raise TemplateError(f"{where}: unknown kind {kind!r}; expected one of {', '.join(_SCHEMA)}")
+        where = f"{where} ({kind})"
+        unknown = set(raw) - set(_SCHEMA[kind]) - _COMMON
+        if unknown:
+            raise TemplateError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(_SCHEMA[kind])}")
+        fields = {k: _compile(v, f"{where}.{k}") for k, v in raw.items() if k != "kind"}
+        layers.append(_LayerSource(kind, where, fields))
+    return Template(
+        name=str(doc.get("name", root.name)),
+        root=root,
+        description=str(doc.get("description", "")),
+        width=width,
+        height=height,
+        defaults={str(k): str(v) for k, v in options.items()},
+        layers=layers,
+        digest=_folder_digest(root),
+    )
+

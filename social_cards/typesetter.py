@@ -1,0 +1,323 @@
+"""Typesetting a text box: fallback runs, bidi order, wrapping, shrink-to-fit and ellipsis.
+
+The typesetter turns clean text and a font chain into positioned runs, each one
+face, one direction, drawn by the renderer with Pillow's raqm layout. Widths are
+measured once at the largest size and scaled for the shrink-to-fit search, then
+measured again at the chosen size for placement.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .bidi import Direction, base_level, levels, visual_order
+from .fonts import FontChain, load_font
+from .text import ELLIPSIS, clusters
+
+__all__ = ["TextStyle", "PlacedRun", "TextBlock", "typeset"]
+
+Align = Literal["start", "end", "left", "center", "right"]
+VAlign = Literal["top", "middle", "bottom"]
+
+# Widths measured at the largest size are scaled to smaller ones; hinting makes small
+# sizes a little wider than linear, which this margin absorbs.
+_SCALE_MARGIN = 1.01
+
+
+@dataclass(frozen=True, slots=True)
+class TextStyle:
+    """How a text box sets its text (sizes in pixels)."""
+
+    width: int
+    height: int
+    max_size: int
+    min_size: int
+    line_height: float = 1.2
+    max_lines: int = 3
+    align: Align = "start"
+    valign: VAlign = "top"
+    direction: Direction = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedRun:
+    """A piece of one line: one face, one direction, with its left edge and baseline."""
+
+    text: str
+    face: int
+    x: float
+    baseline: float
+    rtl: bool
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """The result of typesetting: the size chosen, the runs, and whether text was cut."""
+
+    size: int
+    lines: int
+    runs: tuple[PlacedRun, ...]
+    truncated: bool
+
+
+@dataclass(slots=True)
+class _Item:
+    text: str
+    face: int
+    level: int
+    space: bool
+    breaks_after: bool
+
+
+class _Measure:
+    """Cached run widths at one size."""
+
+    def __init__(self, chain: FontChain, size: int) -> None:
+        self.chain = chain
+        self.size = size
+        self._cache: dict[tuple[str, int, bool], float] = {}
+
+    def run(self, text: str, face: int, rtl: bool) -> float:
+        key = (text, face, rtl)
+        width = self._cache.get(key)
+        if width is None:
+            font, scale = load_font(self.chain.faces[face], self.size)
+            width = font.getlength(text, direction="rtl" if rtl else "ltr") * scale
+            self._cache[key] = width
+        return width
+
+    def items(self, items: Sequence[_Item]) -> float:
+        return sum(self.run(text, face, level % 2 == 1) for text, face, level in _segments(items))
+
+
+def _segments(items: Sequence[_Item]) -> list[tuple[str, int, int]]:
+    """Consecutive items with one face and one level, joined (logical order)."""
+    out: list[tuple[str, int, int]] = []
+    for item in items:
+        if out and out[-1][1] == item.face and out[-1][2] == item.level:
+            text, face, level = out[-1]
+            out[-1] = (text + item.text, face, level)
+        else:
+            out.append((item.text, item.face, item.level))
+    return out
+
+
+def _breakable_script(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x2E80 <= cp <= 0x9FFF  # CJK radicals, kana, CJK unified ideographs
+        or 0xF900 <= cp <= 0xFAFF
+        or 0xFF00 <= cp <= 0xFFEF
+        or 0x20000 <= cp <= 0x3FFFF
+        or 0x0E00 <= cp <= 0x0EFF  # Thai and Lao are written without spaces too
+    )
+
+
+def _items(text: str, chain: FontChain, base: int) -> list[_Item]:
+    parts = clusters(text)
+    char_levels = levels(text, base)
+    out: list[_Item] = []
+    pos = 0
+    for i, part in enumerate(parts):
+        face = chain.face_for(part)
+        if face is None:
+            pos += len(part)
+            continue  # the resolver reports and drops these; never draw a box
+        nxt = parts[i + 1] if i + 1 < len(parts) else ""
+        space = part.isspace()
+        breaks = (
+            space
+            or part in "-\u2010\u2013\u2014/"
+            or _breakable_script(part[0])
+            or (bool(nxt) and _breakable_script(nxt[0]) and not unicodedata.category(nxt[0]).startswith("P"))
+        )
+        out.append(_Item(part, face, char_levels[pos], space, breaks))
+        pos += len(part)
+    return out
+
+
+def _words(items: list[_Item]) -> list[list[_Item]]:
+    words: list[list[_Item]] = [[]]
+    for item in items:
+        words[-1].append(item)
+        if item.breaks_after:
+            words.append([])
+    return [w for w in words if w]
+
+
+def _strip_trailing(items: list[_Item]) -> list[_Item]:
+    end = len(items)
+    while end and items[end - 1].space:
+        end -= 1
+    return items[:end]
+
+
+def _wrap(words: list[list[_Item]], widths: list[tuple[float, float]], scale: float, limit: float) -> list[list[_Item]]:
+    """Greedy wrapping; ``widths`` holds (ink width, trailing space width) per word."""
+    lines: list[list[_Item]] = []
+    line: list[_Item] = []
+    used = 0.0
+    pending_space = 0.0
+    for word, (ink, space) in zip(words, widths, strict=True):
+        ink *= scale
+        space *= scale
+        if line and used + pending_space + ink > limit:
+            lines.append(line)
+            line, used, pending_space = [], 0.0, 0.0
+        if not line and ink > limit:
+            lines.append(word)  # broken by clusters later, at the final size
+            continue
+        line.extend(word)
+        used += pending_space + ink
+        pending_space = space
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _break_long(line: list[_Item], measure: _Measure, limit: float) -> list[list[_Item]]:
+    """Split a line that is one over-long word between clusters."""
+    out: list[list[_Item]] = []
+    rest = line
+    while rest and measure.items(_strip_trailing(rest)) > limit:
+        lo, hi = 1, len(rest)
+        while lo < hi:  # largest prefix that fits, at least one cluster
+            mid = (lo + hi + 1) // 2
+            if measure.items(rest[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        out.append(rest[:lo])
+        rest = rest[lo:]
+    if rest:
+        out.append(rest)
+    return out
+
+
+def _ellipsize(items: list[_Item], ellipsis: _Item, measure: _Measure, limit: float) -> list[_Item]:
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure.items([*_strip_trailing(items[:mid]), ellipsis]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return [*_strip_trailing(items[:lo]), ellipsis]
+
+
+def typeset(text: str, chain: FontChain, style: TextStyle) -> TextBlock:
+    """Lay out ``text`` in a box: the largest size between the bounds that fits, else an ellipsis.
+
+    Args:
+        text: clean text (see :func:`social_cards.text.clean_text`).
+        chain: the faces; characters no face has are skipped.
+        style: box size, size range, lines and alignment.
+    """
+    base = base_level(text, style.direction)
+    items = _items(text, chain, base)
+    if not items:
+        return TextBlock(style.max_size, 0, (), False)
+    words = _words(items)
+    ref = _Measure(chain, style.max_size)
+    widths = [(ref.items(_strip_trailing(w)), ref.items(w[len(_strip_trailing(w)) :])) for w in words]
+
+    def allowed_lines(size: int) -> int:
+        return min(style.max_lines, max(1, int((style.height + 0.5) // (style.line_height * size))))
+
+    def fits(size: int) -> bool:
+        allowed = allowed_lines(size)
+        lines = _wrap(words, widths, size / style.max_size * _SCALE_MARGIN, style.width)
+        if len(lines) > allowed:
+            return False
+        measure = _Measure(chain, size)
+        total = 0
+        for line in lines:
+            total += len(_break_long(line, measure, style.width)) if _is_one_word(line) else 1
+            if total > allowed:
+                return False
+        return True
+
+    lo, hi = style.min_size, style.max_size
+    while lo < hi:  # the largest size that fits; the minimum when none does
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    size = lo
+
+    measure = _Measure(chain, size)
+    wrapped: list[list[_Item]] = []
+    for line in _wrap(words, widths, size / style.max_size * _SCALE_MARGIN, style.width):
+        wrapped.extend(_break_long(line, measure, style.width))
+    allowed = allowed_lines(size)
+    truncated = len(wrapped) > allowed
+    if truncated:
+        tail = [item for line in wrapped[allowed - 1 :] for item in line]
+        ellipsis_face = chain.face_for(ELLIPSIS)
+        ellipsis = _Item(ELLIPSIS, 0 if ellipsis_face is None else ellipsis_face, base, False, False)
+        wrapped = [*wrapped[: allowed - 1], _ellipsize(tail, ellipsis, measure, style.width)]
+    return _place(wrapped, chain, style, size, base, measure, truncated)
+
+
+def _is_one_word(line: list[_Item]) -> bool:
+    return not any(item.breaks_after for item in line[:-1])
+
+
+def _place(
+    lines: list[list[_Item]],
+    chain: FontChain,
+    style: TextStyle,
+    size: int,
+    base: int,
+    measure: _Measure,
+    truncated: bool,
+) -> TextBlock:
+    primary, _ = load_font(chain.faces[0], size)
+    ascent, descent = primary.getmetrics()
+    lh = style.line_height * size
+    block = lh * len(lines)
+    top = {"top": 0.0, "middle": (style.height - block) / 2, "bottom": style.height - block}[style.valign]
+    first_baseline = top + (lh - (ascent + descent)) / 2 + ascent
+    align = style.align
+    if align in ("start", "end"):
+        align = "right" if (align == "start") == (base == 1) else "left"
+    runs: list[PlacedRun] = []
+    for n, line in enumerate(lines):
+        ink = _strip_trailing(line)
+        trailing = len(line) - len(ink)
+        order = visual_order([item.level for item in line], base, trailing)
+        visual = [line[i] for i in order if i < len(ink)]
+        segments = _segments(_visual_runs(visual))
+        widths = [measure.run(t, f, lv % 2 == 1) for t, f, lv in segments]
+        line_width = sum(widths)
+        x = {"left": 0.0, "center": (style.width - line_width) / 2, "right": style.width - line_width}[align]
+        baseline = first_baseline + n * lh
+        for (seg_text, face, level), width in zip(segments, widths, strict=True):
+            runs.append(PlacedRun(seg_text, face, x, baseline, level % 2 == 1, width))
+            x += width
+    return TextBlock(size, len(lines), tuple(runs), truncated)
+
+
+def _visual_runs(visual: list[_Item]) -> list[_Item]:
+    """Items in visual order, with right-to-left stretches put back in logical order.
+
+    Each run is handed to raqm with its direction, which lays it out right to left
+    itself; so inside a stretch of one odd level the items go back to reading order.
+    """
+    out: list[_Item] = []
+    i = 0
+    while i < len(visual):
+        j = i + 1
+        if visual[i].level % 2 == 1:
+            while j < len(visual) and visual[j].level == visual[i].level and visual[j].face == visual[i].face:
+                j += 1
+            out.extend(reversed(visual[i:j]))
+        else:
+            out.append(visual[i])
+        i = j
+    return out
