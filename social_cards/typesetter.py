@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .bidi import Direction, base_level, levels, visual_order
-from .fonts import FontChain, load_font
+from .fonts import FontChain, FontFace, load_font
 from .text import ELLIPSIS, clusters
 
 __all__ = ["TextStyle", "PlacedRun", "TextBlock", "typeset"]
@@ -73,25 +73,46 @@ class _Item:
     breaks_after: bool
 
 
+_WIDTH_CACHE_ENTRIES = 200_000
+_widths: dict[tuple[str, FontFace, int, bool, bool], float] = {}
+
+
+def _needs_shaping(text: str) -> bool:
+    """Whether widths of ``text`` need HarfBuzz: anything past Cyrillic but CJK, or marks."""
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x0300 or 0x0370 <= cp < 0x0590 or 0x2000 <= cp < 0x2E00 or 0x3000 <= cp < 0xA000 or 0xAC00 <= cp < 0xD7B0:
+            continue
+        return True
+    return False
+
+
 class _Measure:
-    """Cached run widths at one size."""
+    """Run widths at one size, cached for the whole process (titles share words, cards share site names).
+
+    Estimates (``exact=False``) of text that needs no shaping come from FreeType's
+    basic layout, which lacks GPOS kerning and so errs wide; placement uses exact
+    raqm widths.
+    """
 
     def __init__(self, chain: FontChain, size: int) -> None:
         self.chain = chain
         self.size = size
-        self._cache: dict[tuple[str, int, bool], float] = {}
 
-    def run(self, text: str, face: int, rtl: bool) -> float:
-        key = (text, face, rtl)
-        width = self._cache.get(key)
+    def run(self, text: str, face: int, rtl: bool, exact: bool = True) -> float:
+        basic = not exact and not rtl and not _needs_shaping(text)
+        key = (text, self.chain.faces[face], self.size, rtl, basic)
+        width = _widths.get(key)
         if width is None:
-            font, scale = load_font(self.chain.faces[face], self.size)
-            width = font.getlength(text, direction="rtl" if rtl else "ltr") * scale
-            self._cache[key] = width
+            font, scale = load_font(self.chain.faces[face], self.size, basic=basic)
+            width = (font.getlength(text) if basic else font.getlength(text, direction="rtl" if rtl else "ltr")) * scale
+            if len(_widths) >= _WIDTH_CACHE_ENTRIES:
+                _widths.clear()
+            _widths[key] = width
         return width
 
-    def items(self, items: Sequence[_Item]) -> float:
-        return sum(self.run(text, face, level % 2 == 1) for text, face, level in _segments(items))
+    def items(self, items: Sequence[_Item], exact: bool = False) -> float:
+        return sum(self.run(text, face, level % 2 == 1, exact) for text, face, level in _segments(items))
 
 
 def _segments(items: Sequence[_Item]) -> list[tuple[str, int, int]]:

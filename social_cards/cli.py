@@ -1,0 +1,176 @@
+"""The ``social-cards`` command line. It parses, calls the library, and reports.
+
+Exit codes: 0 success, 1 a card failed, 2 a usage error. Errors are one line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import SocialCardsError
+from .output import FORMATS, OutputFormat
+from .render import draw
+from .spec import CardSpec
+from .template import CardInput, builtin_templates, load_template
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(message)
+
+
+def _card_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("title", metavar="TITLE", help="the card's title (any text; markup is stripped)")
+    parser.add_argument("--description", default="", metavar="TEXT", help="a line or two under the title")
+    parser.add_argument("--template", default="default", metavar="NAME|DIR", help="built-in name or folder (default: default)")
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="template option such as accent=#ff5500 (repeatable)"
+    )
+    parser.add_argument("--format", choices=[*FORMATS, "jpg"], help="output format (default: from -o's suffix, else png)")
+    parser.add_argument("--site-name", default="", metavar="TEXT")
+    parser.add_argument("--site-url", default="", metavar="URL")
+    parser.add_argument("--page-url", default="", metavar="URL")
+    parser.add_argument("--date", default="", metavar="TEXT")
+    parser.add_argument("--author", action="append", default=[], metavar="NAME", help="repeatable")
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
+    parser.add_argument("--logo", type=Path, metavar="FILE", help="logo image (PNG, JPEG, WebP or SVG)")
+    parser.add_argument("--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font (repeatable)")
+    parser.add_argument("--strict", action="store_true", help="fail when a character cannot be drawn by any font")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="social-cards", description="Social card images with a content-hash cache.")
+    parser.add_argument("--version", action="version", version=f"social-cards {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    card = sub.add_parser("card", help="draw one card to a file and print its key")
+    _card_options(card)
+    card.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="where to write the card")
+    key = sub.add_parser("key", help="print a card's key without drawing it")
+    _card_options(key)
+    sub.add_parser("templates", help="list the built-in templates")
+    return parser
+
+
+def _spec(args: argparse.Namespace) -> CardSpec:
+    options = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _UsageError(f"--option expects KEY=VALUE, got {item!r}")
+        options[name.strip()] = value
+    fmt = args.format
+    if fmt is None:
+        output_path = getattr(args, "output", None)
+        fmt = _SUFFIX_FORMATS.get(output_path.suffix.lower(), "png") if output_path is not None else "png"
+    card = CardInput(
+        title=args.title,
+        description=args.description,
+        site_name=args.site_name,
+        site_url=args.site_url,
+        page_url=args.page_url,
+        date=args.date,
+        authors=tuple(args.author),
+        tags=tuple(args.tag),
+        logo=args.logo.resolve() if args.logo else None,
+        options=CardInput.options_from(options),
+    )
+    template = load_template(args.template)
+    return template.resolve(card, output=OutputFormat.named(fmt), fonts=args.font, strict=args.strict)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "templates":
+        for name, description in builtin_templates().items():
+            print(f"{name:<10} {description}")
+        return EXIT_OK
+    spec = _spec(args)
+    if args.command == "key":
+        print(spec.key)
+        return EXIT_OK
+    data = draw(spec)
+    try:
+        _write_atomic(args.output, data)
+    except OSError as exc:
+        raise SocialCardsError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        print(f"wrote {args.output} ({len(data):,} bytes, {spec.width}x{spec.height} {spec.output.format})")
+    print(spec.key)
+    return EXIT_OK
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"social-cards: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``social-cards`` console script; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"social-cards: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("social_cards")
+    root.addHandler(handler)
+    root.setLevel(logging.ERROR if args.quiet else logging.WARNING)
+    try:
+        return _run(args)
+    except _UsageError as exc:
+        print(f"social-cards: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SocialCardsError as exc:
+        print(f"social-cards: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("social-cards: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with what to report
+        print(f"social-cards: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        root.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
