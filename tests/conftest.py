@@ -1,0 +1,78 @@
+"""Shared fixtures: templates, card inputs, PNG decoding and pixel comparison."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from social_cards import CardInput, Template, load_template
+from social_cards.template import BUILTIN_TEMPLATES_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+MULTISCRIPT_TITLE = "Olá, mundo 😃 — 你好世界 — مرحبا بالعالم"
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode card bytes for real (verifying the file), as RGB."""
+    with Image.open(io.BytesIO(data)) as probe:
+        probe.verify()
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute per-channel difference, 0 (same) to 255."""
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    return sum(ImageStat.Stat(diff).mean) / 3
+
+
+@pytest.fixture(scope="session")
+def default_template() -> Template:
+    return load_template("default")
+
+
+@pytest.fixture
+def card() -> CardInput:
+    return CardInput(
+        title="How to configure the search plugin",
+        description="Everything about indexing large sites",
+        site_name="Example Docs",
+        options=CardInput.options_from({"accent": "#ff5500"}),
+    )
+
+
+@pytest.fixture
+def template_copy(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a built-in template into a temporary folder that a test may change."""
+
+    def copy(name: str = "default") -> Path:
+        target = tmp_path / f"tpl-{name}"
+        shutil.copytree(BUILTIN_TEMPLATES_DIR / name, target)
+        return target
+
+    return copy
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line in a real process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "social_cards", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,97 @@
+"""Cleaning card text: normalization, hostile input, markup, clusters."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from social_cards.text import MAX_TEXT_CHARS, clean_text, clusters
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Cafe\u0301", "Café"),  # NFC
+        ("a\x00b\x07c", "abc"),
+        ("line\nbreak\ttab", "line break tab"),
+        ("\u202eevil\u202c text", "evil text"),
+        ("zero\u200bwidth\ufeff", "zerowidth"),
+        ("\u2066iso\u2069 \u200fmark", "iso mark"),
+        ("<b>bold</b> and <em>em</em>", "bold and em"),
+        ("**strong** _em_ `code` ~~gone~~", "strong em code gone"),
+        ("[link text](https://example.com) ![alt](x.png)", "link text alt"),
+        ("snake_case_name stays", "snake_case_name stays"),
+        ("2 * 3 * 4", "2 * 3 * 4"),
+        ("&lt;b&gt; is escaped", "<b> is escaped"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("<!-- hidden --> shown", "shown"),
+        ("lone \ud800 surrogate", "lone surrogate"),
+        ("pair \ud83d\ude03 joined", "pair 😃 joined"),
+        ("   ", ""),
+        (None, ""),
+        (42, "42"),
+    ],
+)
+def test_clean_text_table(raw: object, expected: str) -> None:
+    """Controls, bidi marks, markup and surrogates go; text and meaning stay."""
+    assert clean_text(raw) == expected
+
+
+def test_markup_can_be_kept() -> None:
+    """With markup=False, tags stay as literal text."""
+    assert clean_text("<b>x</b>", markup=False) == "<b>x</b>"
+
+
+def test_emoji_sequences_are_kept_whole() -> None:
+    """Joiners, skin tones and flags survive cleaning."""
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    text = clean_text(f"{family} 👍🏽 🇵🇹 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f")
+    assert family in text
+    assert len(clusters(text.replace(" ", ""))) == 4
+
+
+def test_long_text_is_cut_on_a_cluster_boundary() -> None:
+    """100,000 characters are cut to the layout bound without splitting an emoji."""
+    text = clean_text("👍🏽" * 50_000)
+    assert len(text) <= MAX_TEXT_CHARS
+    assert all(c == "👍🏽" for c in clusters(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("e\u0301x", ["e\u0301", "x"]),
+        ("👩\u200d💻!", ["👩\u200d💻", "!"]),
+        ("🇵🇹🇧🇷", ["🇵🇹", "🇧🇷"]),
+        ("❤\ufe0f", ["❤\ufe0f"]),
+        ("你好", ["你", "好"]),
+    ],
+)
+def test_clusters(text: str, expected: list[str]) -> None:
+    """User-perceived characters stay together."""
+    assert clusters(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None), max_size=400))
+def test_any_string_gives_clean_text(raw: str) -> None:
+    """Whatever arrives, the result is NFC, printable, encodable and bounded."""
+    text = clean_text(raw)
+    assert len(text) <= MAX_TEXT_CHARS
+    assert unicodedata.is_normalized("NFC", text)
+    text.encode("utf-8")  # no lone surrogates
+    for ch in text:
+        assert unicodedata.category(ch) not in ("Cc", "Cs")
+    assert text == text.strip()
+
+
+def test_huge_hostile_text_is_fast() -> None:
+    """A 100,000-character mix of markup and controls is cleaned well under a second."""
+    raw = ("<b>x</b>**y** \u202e\x00 [a](b) 😃 " * 5000)[:100_000]
+    start = time.perf_counter()
+    clean_text(raw)
+    assert time.perf_counter() - start < 2.0
