@@ -381,7 +381,7 @@ class Template:
             logger.warning(message)
         if kept and kept[-1] == ELLIPSIS:
             kept.pop()
-        return "".join(kept).strip(), tuple(chain.faces[i] for i in sorted(used))
+        return " ".join("".join(kept).split()), tuple(chain.faces[i] for i in sorted(used))
 
     def _path(self, value: str, card: CardInput, where: str) -> Path:
         """A file a layer names: inside the template folder, or the configured logo."""

@@ -1,0 +1,204 @@
+"""Drawing cards: every script, wrapping, shrink-to-fit, ellipsis, output and determinism."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DATA, MULTISCRIPT_TITLE, decode, mean_difference
+from PIL import Image
+
+from social_cards import CardInput, MissingGlyphError, OutputFormat, Template, draw, load_template, render
+from social_cards.fonts import FontChain, bundled_face, load_font
+from social_cards.spec import TextLayer
+from social_cards.text import ELLIPSIS
+from social_cards.typesetter import TextStyle, typeset
+
+REFERENCE_CARDS = {
+    "default": CardInput("Getting started with the search plugin", "Indexing ten thousand pages in seconds", "Example Docs"),
+    "accent": CardInput("Release 2.0: faster builds", "What changed and how to upgrade", "Example Docs"),
+    "blog": CardInput(
+        "Notes from the group chat: ça marche", "A week of messages", "Example Blog", date="2026-11-21",
+        authors=("Ana Lima",), tags=("python", "cards"),
+    ),
+}  # fmt: skip
+
+
+def _chain(bold: bool = False) -> FontChain:
+    return FontChain.build(bundled_face("Inter-Bold.otf" if bold else "Inter-Regular.otf"), bold=bold)
+
+
+def _style(**kw: object) -> TextStyle:
+    base: dict[str, object] = {"width": 1040, "height": 264, "max_size": 80, "min_size": 40, "max_lines": 3}
+    base.update(kw)
+    return TextStyle(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_CARDS))
+def test_builtin_templates_match_reference_images(name: str) -> None:
+    """Each built-in template draws what its reference picture shows (within a small tolerance)."""
+    data = draw(load_template(name).resolve(REFERENCE_CARDS[name]))
+    image = decode(data)
+    assert image.size == (1200, 630)
+    reference = Image.open(DATA / f"reference-{name}.png").convert("RGB")
+    assert mean_difference(image, reference) < 1.5
+
+
+def test_every_character_of_a_multiscript_title_is_drawn(default_template: Template) -> None:
+    """Accents, emoji (in colour), Chinese and Arabic: each has a face, none is dropped."""
+    spec = default_template.resolve(CardInput(MULTISCRIPT_TITLE), strict=True)
+    title = next(layer for layer in spec.layers if isinstance(layer, TextLayer) and "mundo" in layer.text)
+    assert title.text == MULTISCRIPT_TITLE
+    chain = FontChain(title.faces)
+    block = typeset(title.text, chain, _style(max_size=title.max_size, min_size=title.min_size))
+    drawn = "".join(run.text for run in block.runs).replace(" ", "")
+    assert sorted(drawn) == sorted(MULTISCRIPT_TITLE.replace(" ", ""))
+    image = decode(draw(spec))
+    box = title.box
+    region = image.crop((box.x, box.y, box.x + box.width, box.y + box.height))
+    raw = region.tobytes()
+    yellow = sum(1 for r, g, b in zip(raw[0::3], raw[1::3], raw[2::3], strict=True) if r > 200 and 140 < g < 230 and b < 90)
+    assert yellow > 300, "the emoji should be drawn in colour"
+
+
+def test_arabic_is_shaped_and_right_to_left() -> None:
+    """Arabic runs are RTL and joined: narrower than the letters drawn apart."""
+    text = "مرحبا بالعالم"
+    chain = _chain()
+    block = typeset(text, chain, _style())
+    assert block.runs and all(run.rtl for run in block.runs)
+    font, _ = load_font(chain.faces[block.runs[0].face], block.size)
+    isolated = sum(font.getlength(ch, direction="rtl") for ch in text)
+    assert block.runs[0].width < isolated * 0.95
+
+
+def test_mixed_line_is_in_visual_order() -> None:
+    """In a left-to-right line, a Hebrew word sits between the Latin words around it."""
+    block = typeset("Hello שלום world", _chain(), _style())
+    xs = {run.text.strip(): run.x for run in block.runs}
+    assert xs["Hello"] < xs["שלום"] < xs["world"]
+
+
+def test_rtl_paragraph_starts_on_the_right() -> None:
+    """A Hebrew title starts at the right edge; a Latin word inside keeps its place."""
+    block = typeset("שלום hello עולם", _chain(), _style())
+    by_text = {run.text.strip(): run for run in block.runs}
+    assert by_text["עולם"].x < by_text["hello"].x < by_text["שלום"].x
+    last = max(block.runs, key=lambda r: r.x + r.width)
+    assert last.x + last.width == pytest.approx(1040, abs=1)
+
+
+def test_cjk_wraps_between_characters() -> None:
+    """Chinese without spaces wraps onto several lines, none wider than the box."""
+    text = "你好世界" * 12
+    block = typeset(text, _chain(), _style(max_size=60, min_size=40))
+    assert block.lines >= 2
+    assert {round(run.baseline) for run in block.runs}.__len__() == block.lines
+    assert all(run.x + run.width <= 1040 * 1.02 for run in block.runs)
+
+
+def test_a_word_longer_than_a_line_is_broken() -> None:
+    """An unbreakable word is split between characters, not clipped."""
+    block = typeset("Supercalifragilistic" * 4, _chain(), _style(max_lines=4))
+    assert block.lines >= 2
+    assert all(run.x >= 0 and run.x + run.width <= 1040 * 1.02 for run in block.runs)
+
+
+def test_shrink_to_fit_and_ellipsis() -> None:
+    """Short text gets the largest size, longer text a smaller one, endless text the minimum and an ellipsis."""
+    chain = _chain(bold=True)
+    short = typeset("Short", chain, _style())
+    medium = typeset("A title that is long enough to need a smaller size to fit in three lines here", chain, _style())
+    endless = typeset("word " * 400, chain, _style())
+    assert short.size == 80 and not short.truncated
+    assert 40 < medium.size < 80 and medium.lines <= 3
+    assert endless.size == 40 and endless.truncated and endless.lines == 3
+    assert endless.runs[-1].text.endswith(ELLIPSIS)
+
+
+def test_missing_character_is_reported_and_left_out(default_template: Template, caplog: pytest.LogCaptureFixture) -> None:
+    """A character no font has is a warning by default and an error in strict mode."""
+    title = "Private \U0010fffd use"
+    with caplog.at_level(logging.WARNING, logger="social_cards"):
+        spec = default_template.resolve(CardInput(title))
+    assert "U+10FFFD" in caplog.text
+    texts = [layer.text for layer in spec.layers if isinstance(layer, TextLayer)]
+    assert "Private use" in texts
+    decode(draw(spec))
+    with pytest.raises(MissingGlyphError, match="U\\+10FFFD"):
+        default_template.resolve(CardInput(title), strict=True)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "x" * 100_000,
+        "\x00\x01\x02 control \x1b[31m",
+        "lone \ud800\udfff\udc00 surrogates",
+        "\u202e\u2066 bidi \u202c override",
+        "👨\u200d👩\u200d👧\u200d👦" * 300,
+        "{{ 7 * 7 }} {% for x in range(9999999) %}{% endfor %}",
+        "<svg onload=alert(1)><text>hi</text></svg>",
+        "",
+        "   \u200b  ",
+        "مرحبا " * 2000,
+    ],
+)
+def test_hostile_titles_give_a_valid_card_quickly(default_template: Template, title: str) -> None:
+    """Any string yields a decodable 1200x630 card in bounded time."""
+    start = time.perf_counter()
+    image = decode(draw(default_template.resolve(CardInput(title, description=title))))
+    assert image.size == (1200, 630)
+    assert time.perf_counter() - start < 10
+
+
+def test_jinja_in_a_title_is_text(default_template: Template) -> None:
+    """Template syntax inside page data is shown, never evaluated."""
+    spec = default_template.resolve(CardInput("{{ 7 * 7 }}"))
+    assert any(isinstance(layer, TextLayer) and layer.text == "{{ 7 * 7 }}" for layer in spec.layers)
+
+
+@pytest.mark.parametrize("name", ["default", "accent", "blog"])
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_cards_stay_small(name: str, fmt: str) -> None:
+    """Worst-case cards of every built-in template stay under 300 KB in every format."""
+    card = CardInput(
+        MULTISCRIPT_TITLE * 3, "😃🎉👍🏽 " * 30, "Site", date="2026", authors=("A",), tags=("t",)
+    )
+    data = draw(load_template(name).resolve(card, output=OutputFormat.named(fmt)))
+    assert len(data) < 300_000
+    with Image.open(__import__("io").BytesIO(data)) as image:
+        assert image.format == {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt]
+
+
+def test_output_is_byte_identical_across_processes(default_template: Template) -> None:
+    """The same key gives the same bytes in a fresh process."""
+    card = CardInput(MULTISCRIPT_TITLE, "desc", "Site")
+    here = draw(default_template.resolve(card))
+    code = (
+        "import sys; from social_cards import CardInput, load_template, draw;"
+        f"sys.stdout.buffer.write(draw(load_template('default').resolve(CardInput({MULTISCRIPT_TITLE!r}, 'desc', 'Site'))))"
+    )
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=dict(os.environ)).stdout
+    assert there == here
+
+
+def test_render_returns_rgb_canvas(default_template: Template, card: CardInput) -> None:
+    """render() gives the RGB picture that draw() encodes."""
+    image = render(default_template.resolve(card))
+    assert image.mode == "RGB" and image.size == (1200, 630)
+
+
+def regenerate_references() -> None:  # pragma: no cover - run by hand after a deliberate change
+    for name, card in REFERENCE_CARDS.items():
+        (DATA / f"reference-{name}.png").write_bytes(draw(load_template(name).resolve(card)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    regenerate_references()
+    print("references written to", Path(DATA))
