@@ -12,7 +12,7 @@ from .errors import (
     TemplateError,
 )
 from .output import OutputFormat, encode
-from .render import draw, render
+from .renderer import draw, render
 from .spec import RENDERER_VERSION, CardSpec
 from .template import CardInput, Template, builtin_templates, load_template
 from .text import clean_text

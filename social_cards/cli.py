@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from .errors import SocialCardsError
 from .output import FORMATS, OutputFormat
-from .render import draw
+from .renderer import draw
 from .spec import CardSpec
 from .template import CardInput, builtin_templates, load_template
 

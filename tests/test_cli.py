@@ -1,0 +1,76 @@
+"""The command line, run in real processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import MULTISCRIPT_TITLE, decode, run_cli
+
+
+def test_card_writes_a_card_and_prints_its_key(tmp_path: Path) -> None:
+    """`card` writes a decodable PNG and prints the same key as `key`, as its last line."""
+    out = tmp_path / "card.png"
+    result = run_cli("card", MULTISCRIPT_TITLE, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert len(key) == 32
+    assert decode(out.read_bytes()).size == (1200, 630)
+    assert run_cli("key", MULTISCRIPT_TITLE).stdout.strip().splitlines()[-1] == key
+
+
+def test_same_card_twice_gives_identical_files(tmp_path: Path) -> None:
+    """Two runs give byte-identical files."""
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert run_cli("card", "Same", "-o", str(a)).returncode == 0
+    assert run_cli("card", "Same", "-o", str(b)).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".jpg", b"\xff\xd8"), (".webp", b"RIFF"), (".png", b"\x89PNG")])
+def test_format_follows_the_output_suffix(tmp_path: Path, suffix: str, magic: bytes) -> None:
+    """-o card.jpg writes JPEG, card.webp WebP."""
+    out = tmp_path / f"card{suffix}"
+    assert run_cli("card", "Formats", "-o", str(out)).returncode == 0
+    assert out.read_bytes().startswith(magic)
+
+
+def test_options_change_the_key() -> None:
+    """--option reaches the template."""
+    plain = run_cli("key", "T").stdout.split()[-1]
+    themed = run_cli("key", "T", "--option", "accent=#ff0000").stdout.split()[-1]
+    assert plain != themed
+
+
+def test_templates_lists_the_builtins() -> None:
+    """One template per line with its description."""
+    result = run_cli("templates")
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert result.returncode == 0 and {"default", "accent", "blog"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("card", "T", "--template", "nope", "-o", "x.png"), 1, "unknown template 'nope'"),
+        (("card", "T"), 2, "required"),
+        (("key", "T", "--option", "novalue"), 2, "KEY=VALUE"),
+        (("card", "T", "--logo", "/no/such/logo.png", "-o", "x.png"), 1, "file not found"),
+        (("frobnicate",), 2, "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(tmp_path: Path, args: tuple[str, ...], code: int, message: str) -> None:
+    """Failures exit 1, usage errors 2, each with one clear line and no traceback."""
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    """A card that cannot be written exits 1 with the path in the message."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli("card", "T", "-o", str(blocker / "card.png"))
+    assert result.returncode == 1 and "cannot write" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,179 @@
+"""Templates: loading, validation, the Jinja2 sandbox, SVG safety and file confinement."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import decode
+from PIL import Image
+
+from social_cards import AssetError, CardInput, TemplateError, builtin_templates, draw, load_template, render
+from social_cards.spec import SvgLayer
+
+LAYOUT_HEAD = 'width = 400\nheight = 210\n[[layers]]\nkind = "background"\ncolor = "#ffffff"\n'
+
+
+def _template(folder: Path, layers: str, files: dict[str, str | bytes] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "layout.toml").write_text(LAYOUT_HEAD + layers)
+    for name, content in (files or {}).items():
+        target = folder / name
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    return folder
+
+
+def test_three_builtin_templates_with_descriptions() -> None:
+    """default, accent and blog ship, each described."""
+    templates = builtin_templates()
+    assert {"default", "accent", "blog"} <= set(templates)
+    assert all(templates.values())
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ('[[layers]]\nkind = "sparkle"\n', "unknown kind 'sparkle'"),
+        ('[[layers]]\nkind = "rect"\ncolour = "red"\n', "unknown field"),
+        ('[[layers]]\nkind = "rect"\nfill = "not-a-colour"\n', "expected a colour"),
+        ('[[layers]]\nkind = "text"\ntext = "{{ title"\n', "Jinja2 syntax error"),
+        ('[[layers]]\nkind = "text"\ntext = "x"\nsize = "big"\n', "expected a whole number"),
+        ('[[layers]]\nkind = "image"\nx = 1\n', "'file' is required"),
+    ],
+)
+def test_invalid_layouts_are_clear_errors(tmp_path: Path, layers: str, message: str) -> None:
+    """A broken layout says which layer and field, and what was expected."""
+    folder = _template(tmp_path / "t", layers)
+    with pytest.raises(TemplateError, match=message):
+        load_template(folder).resolve(CardInput("x"))
+
+
+def test_unknown_template_lists_builtins() -> None:
+    """An unknown name says which names exist."""
+    with pytest.raises(TemplateError, match="default"):
+        load_template("no-such-template")
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    """A syntax error in layout.toml names the file."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "layout.toml").write_text("width = = 3")
+    with pytest.raises(TemplateError, match="layout.toml"):
+        load_template(folder)
+
+
+def test_sandbox_blocks_python_internals(tmp_path: Path) -> None:
+    """A layout cannot reach Python internals through Jinja2."""
+    folder = _template(tmp_path / "t", "[[layers]]\nkind = \"text\"\ntext = \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n")
+    with pytest.raises(TemplateError):
+        load_template(folder).resolve(CardInput("x"))
+
+
+def test_svg_values_are_escaped(tmp_path: Path) -> None:
+    """Page text inserted into an SVG layer is XML-escaped and cannot add elements."""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="210"><text x="10" y="50">{{ title }}</text></svg>'
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "t.svg"\n', {"t.svg": svg})
+    hostile = 'Tom & Jerry <3 "quoted" <image href="file:///etc/passwd"'
+    spec = load_template(folder).resolve(CardInput(hostile))
+    markup = next(layer for layer in spec.layers if isinstance(layer, SvgLayer)).markup
+    assert "<image" not in markup
+    assert "&lt;image" in markup and "Tom &amp; Jerry &lt;3" in markup
+    decode(draw(spec))
+
+
+def test_svg_entities_are_refused(tmp_path: Path) -> None:
+    """An SVG with XML entities (external or not) is refused, not expanded."""
+    svg = (
+        '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&x;</text></svg>'
+    )
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "t.svg"\n', {"t.svg": svg})
+    with pytest.raises(AssetError, match="cannot rasterize"):
+        render(load_template(folder).resolve(CardInput("x")))
+
+
+def test_svg_cannot_read_files_outside_its_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An SVG image reference outside the template folder is refused with a warning; one inside is drawn."""
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (10, 10), "red").save(outside)
+    inside_png = tmp_path / "t" / "dot.png"
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="400" height="210">'
+        f'<image x="0" y="0" width="200" height="210" xlink:href="{outside.as_uri()}"/>'
+        '<image x="200" y="0" width="200" height="210" xlink:href="dot.png"/>'
+        '<image x="0" y="0" width="10" height="10" xlink:href="http://example.invalid/x.png"/></svg>'
+    )
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "t.svg"\n', {"t.svg": svg})
+    Image.new("RGB", (10, 10), "blue").save(inside_png)
+    with caplog.at_level(logging.WARNING, logger="social_cards"):
+        image = render(load_template(folder).resolve(CardInput("x")))
+    assert "secret.png" in caplog.text and "example.invalid" in caplog.text
+    assert image.getpixel((100, 100)) == (255, 255, 255)  # the outside file was not drawn
+    r, g, b = image.getpixel((300, 100))  # type: ignore[misc]
+    assert b > 200 and r < 60
+
+
+def test_layer_files_must_stay_in_the_template_folder(tmp_path: Path) -> None:
+    """An image path escaping the template folder is an error naming it."""
+    Image.new("RGB", (4, 4)).save(tmp_path / "outside.png")
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "image"\nfile = "../outside.png"\n')
+    with pytest.raises(AssetError, match="outside the template folder"):
+        load_template(folder).resolve(CardInput("x"))
+
+
+def test_configured_logo_may_live_anywhere(tmp_path: Path) -> None:
+    """The logo from configuration is the one file outside the folder a layer may use."""
+    logo = tmp_path / "elsewhere" / "logo.png"
+    logo.parent.mkdir()
+    Image.new("RGB", (32, 32), (0, 128, 0)).save(logo)
+    spec = load_template("default").resolve(CardInput("x", logo=logo))
+    image = render(spec)
+    assert image.getpixel((112, 100)) == (0, 128, 0)
+
+
+def test_images_over_the_pixel_budget_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image larger than the pixel budget is refused before decoding."""
+    monkeypatch.setattr("social_cards.renderer.MAX_IMAGE_PIXELS", 10_000)
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "image"\nfile = "big.png"\n')
+    Image.new("L", (200, 200)).save(folder / "big.png")
+    with pytest.raises(AssetError, match="more than"):
+        render(load_template(folder).resolve(CardInput("x")))
+
+
+def test_missing_asset_is_named(tmp_path: Path) -> None:
+    """A missing file is an error naming it."""
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "gone.svg"\n')
+    with pytest.raises(AssetError, match="gone.svg"):
+        load_template(folder).resolve(CardInput("x"))
+
+
+def test_when_skips_layers(template_copy: Callable[[str], Path]) -> None:
+    """Layers with a falsy 'when' are left out (no description, no description layer)."""
+    template = load_template("default")
+    with_description = template.resolve(CardInput("t", description="d"))
+    without = template.resolve(CardInput("t"))
+    assert len(with_description.layers) == len(without.layers) + 1
+
+
+def test_missing_cairo_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without the cairo library, SVG layers fail with install instructions; others still draw."""
+    from social_cards import renderer as render_module
+
+    def no_cairo() -> object:
+        raise OSError("no library called 'cairo-2' was found")
+
+    render_module._cairosvg_module.cache_clear()
+    monkeypatch.setattr(render_module, "_cairosvg_module", no_cairo)
+    monkeypatch.setattr(render_module, "_svg_memo", type(render_module._svg_memo)())
+    monkeypatch.setattr(render_module, "_prefix_memo", type(render_module._prefix_memo)())
+    from social_cards import RenderError
+
+    with pytest.raises(RenderError, match="apt-get install libcairo2"):
+        render(load_template("default").resolve(CardInput("x")))
+    decode(draw(load_template("blog").resolve(CardInput("x"))))
