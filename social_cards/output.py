@@ -24,7 +24,7 @@ WEBP_QUALITY = 85
 # The palette is chosen from a reduced copy: quantizing the full card costs more than
 # drawing it, and a box-filtered copy keeps every colour that covers real area,
 # including the blended edges of text.
-_PALETTE_SAMPLE_FACTOR = 4
+_PALETTE_SAMPLE_FACTOR = 8
 
 _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}

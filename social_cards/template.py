@@ -9,6 +9,7 @@ gives a :class:`~social_cards.spec.CardSpec`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tomllib
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from PIL import ImageColor
 
@@ -44,6 +46,7 @@ __all__ = ["CardInput", "Template", "load_template", "builtin_templates", "BUILT
 logger = logging.getLogger(__name__)
 
 LAYOUT_FILE = "layout.toml"
+_LAYER_MEMO_ENTRIES = 4096
 MAX_SVG_BYTES = 2_000_000
 """Largest SVG file a layer may name, in bytes."""
 
@@ -223,6 +226,29 @@ class _LayerSource:
     kind: str
     where: str
     fields: dict[str, _Value]
+    variables: tuple[str, ...] | None
+    """The page variables the layer reads (sorted), or None when that cannot be known."""
+
+
+def _variables(value: Any) -> set[str]:
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return set(jinja2.meta.find_undeclared_variables(_FIELD_ENV.parse(value)))
+    if isinstance(value, list):
+        return set().union(*(_variables(v) for v in value)) if value else set()
+    return set()
+
+
+def _layer_variables(kind: str, raw: dict[str, Any], root: Path) -> tuple[str, ...] | None:
+    names = set().union(*(_variables(v) for v in raw.values()))
+    if kind == "svg":
+        file = raw.get("file")
+        if not isinstance(file, str) or _variables(file):
+            return None
+        try:
+            names |= jinja2.meta.find_undeclared_variables(_SVG_ENV.parse((root / file).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            return None  # reported when the layer is resolved
+    return tuple(sorted(names))
 
 
 @dataclass(slots=True)
@@ -239,6 +265,7 @@ class Template:
     digest: str
     _chains: dict[tuple[FontFace, bool, tuple[FontFace, ...], bool], FontChain] = field(default_factory=dict)
     _svg_sources: dict[Path, jinja2.Template] = field(default_factory=dict)
+    _layer_memo: dict[tuple[object, ...], Layer | None] = field(default_factory=dict)
 
     def context(self, card: CardInput) -> dict[str, Any]:
         """The variables layers see for ``card``."""
@@ -288,29 +315,63 @@ class Template:
         """
         context = self.context(card)
         extra = tuple(FontFace(Path(p)) for p in fonts)
+        encoded: dict[str, str] = {}
+
+        def value_of(name: str) -> str:
+            text = encoded.get(name)
+            if text is None:
+                text = encoded[name] = json.dumps(context.get(name), sort_keys=True, default=str)
+            return text
+
         layers: list[Layer] = []
-        for source in self.layers:
-            if "when" in source.fields:
-                flag = _render(source.fields["when"], context, f"{source.where}.when")
-                if str(flag).strip().lower() in _FALSY:
+        for index, source in enumerate(self.layers):
+            # A layer that reads only site-wide values (background, logo, site name) resolves
+            # once per build: the memo key holds exactly the values the layer reads.
+            memo_key: tuple[object, ...] | None = None
+            if source.variables is not None:
+                memo_key = (index, extra, strict, system_fonts, *(value_of(n) for n in source.variables))
+                if memo_key in self._layer_memo:
+                    layer = self._layer_memo[memo_key]
+                    if layer is not None:
+                        layers.append(layer)
                     continue
-            values = {}
-            for name, (coerce, default) in _SCHEMA[source.kind].items():
-                raw = _render(source.fields[name], context, f"{source.where}.{name}") if name in source.fields else default
-                if raw is _CARD_SIZE:
-                    raw = self.width if name == "width" else self.height
-                if raw is _REQUIRED:
-                    raise TemplateError(f"{source.where}: the field '{name}' is required for a {source.kind} layer")
-                values[name] = coerce(raw, f"{source.where}.{name}")
-            layer = self._layer(source, values, card, extra, strict, system_fonts)
+            layer = self._resolve_layer(source, context, card, extra, strict, system_fonts)
+            if memo_key is not None:
+                if len(self._layer_memo) >= _LAYER_MEMO_ENTRIES:
+                    self._layer_memo.clear()
+                self._layer_memo[memo_key] = layer
             if layer is not None:
                 layers.append(layer)
         return CardSpec(self.width, self.height, tuple(layers), output or OutputFormat(), self.digest)
+
+    def _resolve_layer(
+        self,
+        source: _LayerSource,
+        context: Mapping[str, Any],
+        card: CardInput,
+        extra: tuple[FontFace, ...],
+        strict: bool,
+        system_fonts: bool,
+    ) -> Layer | None:
+        if "when" in source.fields:
+            flag = _render(source.fields["when"], context, f"{source.where}.when")
+            if str(flag).strip().lower() in _FALSY:
+                return None
+        values = {}
+        for name, (coerce, default) in _SCHEMA[source.kind].items():
+            raw = _render(source.fields[name], context, f"{source.where}.{name}") if name in source.fields else default
+            if raw is _CARD_SIZE:
+                raw = self.width if name == "width" else self.height
+            if raw is _REQUIRED:
+                raise TemplateError(f"{source.where}: the field '{name}' is required for a {source.kind} layer")
+            values[name] = coerce(raw, f"{source.where}.{name}")
+        return self._layer(source, values, context, card, extra, strict, system_fonts)
 
     def _layer(
         self,
         source: _LayerSource,
         v: dict[str, Any],
+        context: Mapping[str, Any],
         card: CardInput,
         extra: tuple[FontFace, ...],
         strict: bool,
@@ -327,7 +388,7 @@ class Template:
                 return None
             path = self._path(v["file"], card, source.where)
             if kind == "svg" or path.suffix.lower() == ".svg":
-                return SvgLayer(self._svg(path, card, source.where, templated=kind == "svg"), path.parent, self._box(v), v["opacity"])
+                return SvgLayer(self._svg(path, context, source.where, templated=kind == "svg"), path.parent, self._box(v), v["opacity"])
             return ImageLayer(self._asset(v["file"], card, source.where), self._box(v), v["fit"], v["radius"], v["opacity"])
         text = clean_text(v["text"], markup=v["markup"] == "true")
         if not text:
@@ -410,7 +471,7 @@ class Template:
         except OSError as exc:
             raise AssetError(f"{where}: cannot read {path}: {exc}") from None
 
-    def _svg(self, path: Path, card: CardInput, where: str, *, templated: bool) -> str:
+    def _svg(self, path: Path, context: Mapping[str, Any], where: str, *, templated: bool) -> str:
         try:
             if path.stat().st_size > MAX_SVG_BYTES:
                 raise AssetError(f"{where}: {path} is larger than {MAX_SVG_BYTES} bytes")
@@ -424,7 +485,7 @@ class Template:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{path}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
         try:
-            return source.render(self.context(card))
+            return source.render(context)
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{path}: {exc}") from None
 
@@ -502,7 +563,7 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
         if unknown:
             raise TemplateError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(_SCHEMA[kind])}")
         fields = {k: _compile(v, f"{where}.{k}") for k, v in raw.items() if k != "kind"}
-        layers.append(_LayerSource(kind, where, fields))
+        layers.append(_LayerSource(kind, where, fields, _layer_variables(kind, raw, root)))
     return Template(
         name=str(doc.get("name", root.name)),
         root=root,

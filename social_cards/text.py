@@ -7,6 +7,7 @@ lone surrogates, cut to a bounded length so layout time is bounded too.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -65,6 +66,9 @@ def _strip_markup(text: str) -> str:
     return html.unescape(text)
 
 
+_MARKUP_HINTS = re.compile(r"[<>&*_`\[\]~#]")
+
+
 def clean_text(value: object, *, markup: bool = True, max_chars: int = MAX_TEXT_CHARS) -> str:
     """Make any value safe and drawable as one paragraph of card text.
 
@@ -81,10 +85,27 @@ def clean_text(value: object, *, markup: bool = True, max_chars: int = MAX_TEXT_
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= _MEMO_MAX_CHARS:
+        return _clean_memo(text, markup, max_chars)
+    return _clean(text, markup, max_chars)
+
+
+_MEMO_MAX_CHARS = 512
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_memo(text: str, markup: bool, max_chars: int) -> str:
+    # Site names, authors and tags repeat on every page of a build.
+    return _clean(text, markup, max_chars)
+
+
+def _clean(text: str, markup: bool, max_chars: int) -> str:
     text = text[:_MAX_RAW_CHARS]
+    if text.isascii() and text.isprintable() and not (markup and _MARKUP_HINTS.search(text)):
+        return _WHITESPACE.sub(" ", text).strip()[:max_chars]
     # Pair up surrogate halves that arrive split; lone halves become U+FFFD, dropped below.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    if markup:
+    if markup and _MARKUP_HINTS.search(text):
         text = _strip_markup(text)
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if _is_kept(ch) else " " if ch in _BREAKING_CONTROLS else "" for ch in text)
