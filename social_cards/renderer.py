@@ -251,11 +251,17 @@ def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
     )  # fmt: skip
     block = typeset(layer.text, chain, style)
     opaque = layer.color[3] == 255
-    target = canvas if opaque else Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    # Translucent text is drawn on an overlay the size of its box (plus room for
+    # ascenders and descenders), then blended once.
+    pad = block.size
+    left, top = max(0, box.x - pad), max(0, box.y - pad)
+    right, bottom = min(canvas.width, box.x + box.width + pad), min(canvas.height, box.y + box.height + pad)
+    target = canvas if opaque else Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
+    origin_x, origin_y = (0, 0) if opaque else (left, top)
     pen = ImageDraw.Draw(target)
     for run in block.runs:
         font, scale = load_font(chain.faces[run.face], block.size)
-        x, baseline = box.x + run.x, box.y + run.baseline
+        x, baseline = box.x + run.x - origin_x, box.y + run.baseline - origin_y
         direction = "rtl" if run.rtl else "ltr"
         if scale == 1.0:
             pen.text((x, baseline), run.text, font=font, fill=layer.color, anchor="ls", direction=direction, embedded_color=True)
@@ -270,6 +276,6 @@ def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
         if opaque:
             canvas.paste(scaled, position, scaled)
         else:
-            target.alpha_composite(scaled, position)
+            target.alpha_composite(scaled, (max(0, position[0]), max(0, position[1])))
     if not opaque:
-        canvas.paste(target.convert("RGB"), (0, 0), target)
+        canvas.paste(target.convert("RGB"), (left, top), target)
