@@ -138,7 +138,14 @@ def _breakable_script(ch: str) -> bool:
     )
 
 
+_ASCII_BREAKS = frozenset(" -/")
+_BREAKS = frozenset("-\u2010\u2013\u2014/")
+
+
 def _items(text: str, chain: FontChain, base: int) -> list[_Item]:
+    if base == 0 and text.isascii() and all(chain.face_for(ch) == 0 for ch in set(text)):
+        # Plain ASCII in the primary face: one cluster per character, all left to right.
+        return [_Item(ch, 0, 0, ch == " ", ch in _ASCII_BREAKS) for ch in text]
     parts = clusters(text)
     char_levels = levels(text, base)
     out: list[_Item] = []
@@ -152,7 +159,7 @@ def _items(text: str, chain: FontChain, base: int) -> list[_Item]:
         space = part.isspace()
         breaks = (
             space
-            or part in "-\u2010\u2013\u2014/"
+            or part in _BREAKS
             or _breakable_script(part[0])
             or (bool(nxt) and _breakable_script(nxt[0]) and not unicodedata.category(nxt[0]).startswith("P"))
         )
