@@ -20,6 +20,7 @@ from .text import clean_text
 __version__ = "0.1.0"
 
 __all__ = [
+    "RENDERER_VERSION",
     "AssetError",
     "CacheError",
     "CardInput",
@@ -27,7 +28,6 @@ __all__ = [
     "FontError",
     "MissingGlyphError",
     "OutputFormat",
-    "RENDERER_VERSION",
     "RenderError",
     "SocialCardsError",
     "Template",

@@ -42,11 +42,19 @@ class _Parser(argparse.ArgumentParser):
 def _card_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("title", metavar="TITLE", help="the card's title (any text; markup is stripped)")
     parser.add_argument("--description", default="", metavar="TEXT", help="a line or two under the title")
-    parser.add_argument("--template", default="default", metavar="NAME|DIR", help="built-in name or folder (default: default)")
     parser.add_argument(
-        "--option", action="append", default=[], metavar="KEY=VALUE", help="template option such as accent=#ff5500 (repeatable)"
+        "--template", default="default", metavar="NAME|DIR", help="built-in name or folder (default: default)"
     )
-    parser.add_argument("--format", choices=[*FORMATS, "jpg"], help="output format (default: from -o's suffix, else png)")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template option such as accent=#ff5500 (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=[*FORMATS, "jpg"], help="output format (default: from -o's suffix, else png)"
+    )
     parser.add_argument("--site-name", default="", metavar="TEXT")
     parser.add_argument("--site-url", default="", metavar="URL")
     parser.add_argument("--page-url", default="", metavar="URL")
@@ -54,7 +62,9 @@ def _card_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--author", action="append", default=[], metavar="NAME", help="repeatable")
     parser.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
     parser.add_argument("--logo", type=Path, metavar="FILE", help="logo image (PNG, JPEG, WebP or SVG)")
-    parser.add_argument("--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font (repeatable)")
+    parser.add_argument(
+        "--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font (repeatable)"
+    )
     parser.add_argument("--strict", action="store_true", help="fail when a character cannot be drawn by any font")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
 
@@ -106,7 +116,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

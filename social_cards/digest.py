@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xxhash
 
-__all__ = ["file_digest", "bytes_digest"]
+__all__ = ["bytes_digest", "file_digest"]
 
 _CHUNK_BYTES = 1 << 20
 
@@ -32,7 +32,7 @@ def file_digest(path: Path) -> str:
         OSError: the file cannot be read.
     """
     resolved = os.path.realpath(path)
-    st = os.stat(resolved)
+    st = Path(resolved).stat()
     memo_key = (resolved, st.st_size, st.st_mtime_ns)
     cached = _memo.get(memo_key)
     if cached is not None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
-    "SocialCardsError",
-    "TemplateError",
-    "FontError",
     "AssetError",
+    "CacheError",
+    "FontError",
     "MissingGlyphError",
     "RenderError",
-    "CacheError",
+    "SocialCardsError",
+    "TemplateError",
 ]
 
 

@@ -29,11 +29,11 @@ from .errors import FontError
 
 __all__ = [
     "BUNDLED_FONTS_DIR",
-    "FontFace",
     "FontChain",
+    "FontFace",
     "bundled_face",
-    "system_faces",
     "load_font",
+    "system_faces",
 ]
 
 logger = logging.getLogger(__name__)
@@ -409,7 +409,7 @@ class FontChain:
         faces: the faces in order (duplicates are dropped, the first kept).
     """
 
-    __slots__ = ("faces", "_emoji", "_memo")
+    __slots__ = ("_emoji", "_memo", "faces")
 
     def __init__(self, faces: Iterable[FontFace]) -> None:
         seen: dict[FontFace, None] = {}
@@ -483,4 +483,3 @@ def _wants_emoji(cluster: str) -> bool:
                 return True
     cp = ord(cluster[0])
     return 0x1F000 <= cp <= 0x1FAFF
-

@@ -10,7 +10,7 @@ from PIL import Image
 
 from .errors import SocialCardsError
 
-__all__ = ["OutputFormat", "FORMATS", "encode"]
+__all__ = ["FORMATS", "OutputFormat", "encode"]
 
 FORMATS = ("png", "jpeg", "webp")
 

@@ -24,10 +24,10 @@ from .digest import bytes_digest
 from .errors import AssetError, RenderError
 from .fonts import FontChain, load_font
 from .output import encode
-from .spec import BackgroundLayer, Box, CardSpec, Color, ImageLayer, Layer, RectLayer, SvgLayer, TextLayer
+from .spec import BackgroundLayer, Box, CardSpec, Color, ImageLayer, Layer, RectLayer, TextLayer
 from .typesetter import TextStyle, typeset
 
-__all__ = ["render", "draw", "MAX_IMAGE_PIXELS", "svg_available"]
+__all__ = ["MAX_IMAGE_PIXELS", "draw", "render", "svg_available"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +107,17 @@ def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
     elif isinstance(layer, RectLayer):
         _draw_rect(canvas, layer)
     elif isinstance(layer, ImageLayer):
-        _paste(canvas, _fit(_open_image(layer.image.path), layer.box, layer.fit), layer.box, layer.radius, layer.opacity)
+        _paste(
+            canvas, _fit(_open_image(layer.image.path), layer.box, layer.fit), layer.box, layer.radius, layer.opacity
+        )
     else:
-        _paste(canvas, _rasterize_svg(layer.markup, layer.base, layer.box.width, layer.box.height), layer.box, 0, layer.opacity)
+        _paste(
+            canvas,
+            _rasterize_svg(layer.markup, layer.base, layer.box.width, layer.box.height),
+            layer.box,
+            0,
+            layer.opacity,
+        )
 
 
 def _solid(color: Color, size: tuple[int, int]) -> Image.Image:
@@ -129,7 +137,11 @@ def _gradient(start: Color, end: Color, angle: float, size: tuple[int, int]) -> 
 
 def _draw_background(canvas: Image.Image, layer: BackgroundLayer) -> None:
     size = canvas.size
-    fill = _solid(layer.color, size) if layer.gradient_to is None else _gradient(layer.color, layer.gradient_to, layer.angle, size)
+    fill = (
+        _solid(layer.color, size)
+        if layer.gradient_to is None
+        else _gradient(layer.color, layer.gradient_to, layer.angle, size)
+    )
     if layer.image is not None:
         fill.alpha_composite(_fit(_open_image(layer.image.path), Box(0, 0, *size), layer.fit))
     _paste(canvas, fill, Box(0, 0, *size), 0, layer.opacity)
@@ -171,7 +183,9 @@ def _fit(image: Image.Image, box: Box, fit: str) -> Image.Image:
         return image.resize(size, Image.Resampling.LANCZOS)
     scale_w, scale_h = box.width / image.width, box.height / image.height
     scale = max(scale_w, scale_h) if fit == "cover" else min(scale_w, scale_h)
-    scaled = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+    scaled = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
     if fit == "cover":
         left, top = (scaled.width - box.width) // 2, (scaled.height - box.height) // 2
         return scaled.crop((left, top, left + box.width, top + box.height))
@@ -264,14 +278,26 @@ def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
         x, baseline = box.x + run.x - origin_x, box.y + run.baseline - origin_y
         direction = "rtl" if run.rtl else "ltr"
         if scale == 1.0:
-            pen.text((x, baseline), run.text, font=font, fill=layer.color, anchor="ls", direction=direction, embedded_color=True)
+            pen.text(
+                (x, baseline),
+                run.text,
+                font=font,
+                fill=layer.color,
+                anchor="ls",
+                direction=direction,
+                embedded_color=True,
+            )
             continue
         # A bitmap (colour emoji) face: draw at its strike size, then scale into place.
         ascent, descent = font.getmetrics()
         strike_width = max(1, math.ceil(font.getlength(run.text, direction=direction)))
         glyphs = Image.new("RGBA", (strike_width, ascent + descent), (0, 0, 0, 0))
-        ImageDraw.Draw(glyphs).text((0, ascent), run.text, font=font, fill=layer.color, anchor="ls", direction=direction, embedded_color=True)
-        scaled = glyphs.resize((max(1, round(strike_width * scale)), max(1, round((ascent + descent) * scale))), Image.Resampling.LANCZOS)
+        ImageDraw.Draw(glyphs).text(
+            (0, ascent), run.text, font=font, fill=layer.color, anchor="ls", direction=direction, embedded_color=True
+        )
+        scaled = glyphs.resize(
+            (max(1, round(strike_width * scale)), max(1, round((ascent + descent) * scale))), Image.Resampling.LANCZOS
+        )
         position = (round(x), round(baseline - ascent * scale))
         if opaque:
             canvas.paste(scaled, position, scaled)

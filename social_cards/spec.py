@@ -19,16 +19,16 @@ from .output import OutputFormat
 
 __all__ = [
     "RENDERER_VERSION",
-    "Color",
-    "Box",
     "Asset",
     "BackgroundLayer",
-    "ImageLayer",
-    "SvgLayer",
-    "RectLayer",
-    "TextLayer",
-    "Layer",
+    "Box",
     "CardSpec",
+    "Color",
+    "ImageLayer",
+    "Layer",
+    "RectLayer",
+    "SvgLayer",
+    "TextLayer",
 ]
 
 RENDERER_VERSION = 1

@@ -41,7 +41,7 @@ from .spec import (
 )
 from .text import ELLIPSIS, clean_text, clusters
 
-__all__ = ["CardInput", "Template", "load_template", "builtin_templates", "BUILTIN_TEMPLATES_DIR"]
+__all__ = ["BUILTIN_TEMPLATES_DIR", "CardInput", "Template", "builtin_templates", "load_template"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ _Coerce = Callable[[Any, str], Any]
 
 def _int(value: Any, where: str) -> int:
     try:
-        return int(round(float(value)))
+        return round(float(value))
     except (TypeError, ValueError):
         raise TemplateError(f"{where}: expected a whole number, got {value!r}") from None
 
@@ -161,7 +161,13 @@ _SCHEMA: dict[str, dict[str, tuple[_Coerce, Any]]] = {
         "fit": (_FIT, "cover"),
         "opacity": (_float, 1.0),
     },
-    "image": {**_BOX, "file": (_text, _REQUIRED), "fit": (_FIT, "contain"), "radius": (_int, 0), "opacity": (_float, 1.0)},
+    "image": {
+        **_BOX,
+        "file": (_text, _REQUIRED),
+        "fit": (_FIT, "contain"),
+        "radius": (_int, 0),
+        "opacity": (_float, 1.0),
+    },
     "svg": {**_BOX, "file": (_text, _REQUIRED), "opacity": (_float, 1.0)},
     "rect": {
         **_BOX,
@@ -388,8 +394,15 @@ class Template:
                 return None
             path = self._path(v["file"], card, source.where)
             if kind == "svg" or path.suffix.lower() == ".svg":
-                return SvgLayer(self._svg(path, context, source.where, templated=kind == "svg"), path.parent, self._box(v), v["opacity"])
-            return ImageLayer(self._asset(v["file"], card, source.where), self._box(v), v["fit"], v["radius"], v["opacity"])
+                return SvgLayer(
+                    self._svg(path, context, source.where, templated=kind == "svg"),
+                    path.parent,
+                    self._box(v),
+                    v["opacity"],
+                )
+            return ImageLayer(
+                self._asset(v["file"], card, source.where), self._box(v), v["fit"], v["radius"], v["opacity"]
+            )
         text = clean_text(v["text"], markup=v["markup"] == "true")
         if not text:
             return None
@@ -561,7 +574,9 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
         where = f"{where} ({kind})"
         unknown = set(raw) - set(_SCHEMA[kind]) - _COMMON
         if unknown:
-            raise TemplateError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(_SCHEMA[kind])}")
+            raise TemplateError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(_SCHEMA[kind])}"
+            )
         fields = {k: _compile(v, f"{where}.{k}") for k, v in raw.items() if k != "kind"}
         layers.append(_LayerSource(kind, where, fields, _layer_variables(kind, raw, root)))
     return Template(
@@ -574,4 +589,3 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
         layers=layers,
         digest=_folder_digest(root),
     )
-

@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["clean_text", "clusters", "MAX_TEXT_CHARS", "ELLIPSIS"]
+__all__ = ["ELLIPSIS", "MAX_TEXT_CHARS", "clean_text", "clusters"]
 
 MAX_TEXT_CHARS = 2_000
 """Longest text (in code points) kept for layout; no card can show more than this."""

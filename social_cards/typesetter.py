@@ -17,7 +17,7 @@ from .bidi import Direction, base_level, levels, visual_order
 from .fonts import FontChain, FontFace, load_font
 from .text import ELLIPSIS, clusters
 
-__all__ = ["TextStyle", "PlacedRun", "TextBlock", "typeset"]
+__all__ = ["PlacedRun", "TextBlock", "TextStyle", "typeset"]
 
 Align = Literal["start", "end", "left", "center", "right"]
 VAlign = Literal["top", "middle", "bottom"]
@@ -81,7 +81,13 @@ def _needs_shaping(text: str) -> bool:
     """Whether widths of ``text`` need HarfBuzz: anything past Cyrillic but CJK, or marks."""
     for ch in text:
         cp = ord(ch)
-        if cp < 0x0300 or 0x0370 <= cp < 0x0590 or 0x2000 <= cp < 0x2E00 or 0x3000 <= cp < 0xA000 or 0xAC00 <= cp < 0xD7B0:
+        if (
+            cp < 0x0300
+            or 0x0370 <= cp < 0x0590
+            or 0x2000 <= cp < 0x2E00
+            or 0x3000 <= cp < 0xA000
+            or 0xAC00 <= cp < 0xD7B0
+        ):
             continue
         return True
     return False

@@ -9,7 +9,15 @@ import pytest
 
 from social_cards import digest
 from social_cards.errors import FontError
-from social_cards.fonts import BUNDLED_FONTS_DIR, FontChain, FontFace, bundled_face, load_font, resolve_font_path, system_faces
+from social_cards.fonts import (
+    BUNDLED_FONTS_DIR,
+    FontChain,
+    FontFace,
+    bundled_face,
+    load_font,
+    resolve_font_path,
+    system_faces,
+)
 
 
 def test_cmap_coverage_of_bundled_fonts() -> None:
@@ -78,7 +86,7 @@ def test_broken_font_file_is_named(tmp_path: Path) -> None:
     """A file that is not a font is a clear error naming it."""
     bad = tmp_path / "broken.ttf"
     bad.write_bytes(b"this is not a font at all")
-    with pytest.raises(FontError, match="broken.ttf"):
+    with pytest.raises(FontError, match=r"broken\.ttf"):
         FontFace(bad).covers(65)
 
 

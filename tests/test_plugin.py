@@ -28,7 +28,9 @@ def _site(root: Path, plugin_config: str = "  - social-cards", site_url: str = "
     docs = root / "project" / "docs"
     (docs / "guide").mkdir(parents=True)
     (docs / "index.md").write_text("# Home\n\nWelcome.\n")
-    (docs / "guide" / "setup.md").write_text('---\ndescription: "Quotes \\" & <tags>"\n---\n# Set up <em>fast</em> 😃\n\nText.\n')
+    (docs / "guide" / "setup.md").write_text(
+        '---\ndescription: "Quotes \\" & <tags>"\n---\n# Set up <em>fast</em> 😃\n\nText.\n'
+    )
     config = root / "project" / "mkdocs.yml"
     config.write_text(f"site_name: Fixture Docs\nsite_url: {site_url}\nplugins:\n{plugin_config}\n")
     return config
@@ -59,7 +61,7 @@ def test_build_draws_cards_and_tags(tmp_path: Path) -> None:
         image = decode((site / "assets/images/social" / card).read_bytes())
         assert image.size == (1200, 630)
     setup_html = (site / "guide/setup/index.html").read_text()
-    assert "<em>fast</em> 😃\">" not in setup_html
+    assert '<em>fast</em> 😃">' not in setup_html
 
 
 @pytest.mark.parametrize("enabled", ["false"])

@@ -20,7 +20,9 @@ from social_cards.text import ELLIPSIS
 from social_cards.typesetter import TextStyle, typeset
 
 REFERENCE_CARDS = {
-    "default": CardInput("Getting started with the search plugin", "Indexing ten thousand pages in seconds", "Example Docs"),
+    "default": CardInput(
+        "Getting started with the search plugin", "Indexing ten thousand pages in seconds", "Example Docs"
+    ),
     "accent": CardInput("Release 2.0: faster builds", "What changed and how to upgrade", "Example Docs"),
     "blog": CardInput(
         "Notes from the group chat: ça marche", "A week of messages", "Example Blog", date="2026-11-21",
@@ -62,7 +64,9 @@ def test_every_character_of_a_multiscript_title_is_drawn(default_template: Templ
     box = title.box
     region = image.crop((box.x, box.y, box.x + box.width, box.y + box.height))
     raw = region.tobytes()
-    yellow = sum(1 for r, g, b in zip(raw[0::3], raw[1::3], raw[2::3], strict=True) if r > 200 and 140 < g < 230 and b < 90)
+    yellow = sum(
+        1 for r, g, b in zip(raw[0::3], raw[1::3], raw[2::3], strict=True) if r > 200 and 140 < g < 230 and b < 90
+    )
     assert yellow > 300, "the emoji should be drawn in colour"
 
 
@@ -121,7 +125,9 @@ def test_shrink_to_fit_and_ellipsis() -> None:
     assert endless.runs[-1].text.endswith(ELLIPSIS)
 
 
-def test_missing_character_is_reported_and_left_out(default_template: Template, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_character_is_reported_and_left_out(
+    default_template: Template, caplog: pytest.LogCaptureFixture
+) -> None:
     """A character no font has is a warning by default and an error in strict mode."""
     title = "Private \U0010fffd use"
     with caplog.at_level(logging.WARNING, logger="social_cards"):
@@ -167,9 +173,7 @@ def test_jinja_in_a_title_is_text(default_template: Template) -> None:
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_cards_stay_small(name: str, fmt: str) -> None:
     """Worst-case cards of every built-in template stay under 300 KB in every format."""
-    card = CardInput(
-        MULTISCRIPT_TITLE * 3, "😃🎉👍🏽 " * 30, "Site", date="2026", authors=("A",), tags=("t",)
-    )
+    card = CardInput(MULTISCRIPT_TITLE * 3, "😃🎉👍🏽 " * 30, "Site", date="2026", authors=("A",), tags=("t",))
     data = draw(load_template(name).resolve(card, output=OutputFormat.named(fmt)))
     assert len(data) < 300_000
     with Image.open(__import__("io").BytesIO(data)) as image:
@@ -182,7 +186,8 @@ def test_output_is_byte_identical_across_processes(default_template: Template) -
     here = draw(default_template.resolve(card))
     code = (
         "import sys; from social_cards import CardInput, load_template, draw;"
-        f"sys.stdout.buffer.write(draw(load_template('default').resolve(CardInput({MULTISCRIPT_TITLE!r}, 'desc', 'Site'))))"
+        f"card = CardInput({MULTISCRIPT_TITLE!r}, 'desc', 'Site');"
+        "sys.stdout.buffer.write(draw(load_template('default').resolve(card)))"
     )
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=dict(os.environ)).stdout
     assert there == here

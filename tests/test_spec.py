@@ -42,7 +42,13 @@ def test_title_changes_the_key(default_template: Template, title: str, other: st
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(options=st.dictionaries(st.sampled_from(["accent", "text_color", "unused", "other"]), st.sampled_from(["#112233", "#445566", "red"]), min_size=1))
+@given(
+    options=st.dictionaries(
+        st.sampled_from(["accent", "text_color", "unused", "other"]),
+        st.sampled_from(["#112233", "#445566", "red"]),
+        min_size=1,
+    )
+)
 def test_option_order_does_not_matter(default_template: Template, options: dict[str, str]) -> None:
     """The same options in any order give one key."""
     forward = CardInput("t", options=tuple(options.items()))
@@ -72,7 +78,9 @@ def test_unused_variable_does_not_change_the_key(default_template: Template, car
     assert _key(default_template, card) == _key(default_template, with_extra)
     unused_option = CardInput.options_from({**dict(card.options), "not_in_template": "1"})
     # options are visible to every layer as a whole, but only used values reach the spec
-    assert _key(default_template, card) == _key(default_template, CardInput(card.title, card.description, card.site_name, options=unused_option))
+    assert _key(default_template, card) == _key(
+        default_template, CardInput(card.title, card.description, card.site_name, options=unused_option)
+    )
 
 
 def test_template_path_and_mtime_do_not_change_the_key(
@@ -98,7 +106,9 @@ def test_font_bytes_change_the_key(card: CardInput, template_copy: Callable[[str
     """A layer font enters the key by content: a new path with the same bytes keeps it, new bytes change it."""
     folder = template_copy("default")
     layout = folder / "layout.toml"
-    layout.write_text(layout.read_text().replace('font = "bundled:Inter-Bold.otf"', 'font = "{{ options.title_font }}"'))
+    layout.write_text(
+        layout.read_text().replace('font = "bundled:Inter-Bold.otf"', 'font = "{{ options.title_font }}"')
+    )
     template = load_template(folder)
     first_path, second_path = tmp_path / "a" / "Title.otf", tmp_path / "b" / "Renamed.otf"
     for path in (first_path, second_path):
@@ -124,6 +134,10 @@ def test_key_is_the_same_in_a_new_process(default_template: Template) -> None:
         f"print(load_template('default').resolve(CardInput({title!r}, site_name='S')).key)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "123"}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
     )
     assert out.stdout.strip() == default_template.resolve(CardInput(title, site_name="S")).key

@@ -64,20 +64,24 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "layout.toml").write_text("width = = 3")
-    with pytest.raises(TemplateError, match="layout.toml"):
+    with pytest.raises(TemplateError, match=r"layout\.toml"):
         load_template(folder)
 
 
 def test_sandbox_blocks_python_internals(tmp_path: Path) -> None:
     """A layout cannot reach Python internals through Jinja2."""
-    folder = _template(tmp_path / "t", "[[layers]]\nkind = \"text\"\ntext = \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n")
+    folder = _template(
+        tmp_path / "t", '[[layers]]\nkind = "text"\ntext = "{{ \'\'.__class__.__mro__[1].__subclasses__() }}"\n'
+    )
     with pytest.raises(TemplateError):
         load_template(folder).resolve(CardInput("x"))
 
 
 def test_svg_values_are_escaped(tmp_path: Path) -> None:
     """Page text inserted into an SVG layer is XML-escaped and cannot add elements."""
-    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="210"><text x="10" y="50">{{ title }}</text></svg>'
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="210"><text x="10" y="50">{{ title }}</text></svg>'
+    )
     folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "t.svg"\n', {"t.svg": svg})
     hostile = 'Tom & Jerry <3 "quoted" <image href="file:///etc/passwd"'
     spec = load_template(folder).resolve(CardInput(hostile))
@@ -115,7 +119,7 @@ def test_svg_cannot_read_files_outside_its_folder(tmp_path: Path, caplog: pytest
         image = render(load_template(folder).resolve(CardInput("x")))
     assert "secret.png" in caplog.text and "example.invalid" in caplog.text
     assert image.getpixel((100, 100)) == (255, 255, 255)  # the outside file was not drawn
-    r, g, b = image.getpixel((300, 100))  # type: ignore[misc]
+    r, _, b = image.getpixel((300, 100))  # type: ignore[misc]
     assert b > 200 and r < 60
 
 
@@ -149,7 +153,7 @@ def test_images_over_the_pixel_budget_are_refused(tmp_path: Path, monkeypatch: p
 def test_missing_asset_is_named(tmp_path: Path) -> None:
     """A missing file is an error naming it."""
     folder = _template(tmp_path / "t", '[[layers]]\nkind = "svg"\nfile = "gone.svg"\n')
-    with pytest.raises(AssetError, match="gone.svg"):
+    with pytest.raises(AssetError, match=r"gone\.svg"):
         load_template(folder).resolve(CardInput("x"))
 
 

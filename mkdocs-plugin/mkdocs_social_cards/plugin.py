@@ -59,7 +59,9 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
         if not config.site_url:
-            log.warning("site_url is not set: og:image needs absolute URLs, so cards are drawn but no meta tags are added")
+            log.warning(
+                "site_url is not set: og:image needs absolute URLs, so cards are drawn but no meta tags are added"
+            )
         return config
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -89,10 +91,12 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
-        os.replace(tmp, target)
+        tmp.replace(target)
         if not config.site_url:
             return output
-        return _insert_tags(output, _tags(config.site_url.rstrip("/") + "/" + rel, card, spec.width, spec.height, output_format))
+        return _insert_tags(
+            output, _tags(config.site_url.rstrip("/") + "/" + rel, card, spec.width, spec.height, output_format)
+        )
 
 
 def _tags(url: str, card: CardInput, width: int, height: int, output_format: OutputFormat) -> str:
@@ -115,5 +119,3 @@ def _tags(url: str, card: CardInput, width: int, height: int, output_format: Out
 def _insert_tags(output: str, tags: str) -> str:
     at = output.find("</head>")
     return output if at < 0 else f"{output[:at]}{tags}\n{output[at:]}"
-
-
