@@ -7,11 +7,13 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
@@ -19,6 +21,7 @@ from .errors import SocialCardsError
 from .output import FORMATS, OutputFormat
 from .renderer import draw
 from .spec import CardSpec
+from .store import Store, parse_age, parse_size, resolve_cache_dir
 from .template import CardInput, builtin_templates, load_template
 
 __all__ = ["main"]
@@ -80,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("key", help="print a card's key without drawing it")
     _card_options(key)
     sub.add_parser("templates", help="list the built-in templates")
+    stats = sub.add_parser("stats", help="what the card cache holds, and its hit rate")
+    stats.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
+    stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    prune = sub.add_parser("prune", help="remove cache entries by size, age or build")
+    prune.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
+    prune.add_argument("--max-size", metavar="SIZE", help="remove least recently used entries until the cache fits")
+    prune.add_argument("--older-than", metavar="AGE", help="remove entries unused for AGE (30d, 12h)")
+    prune.add_argument("--keep-builds", type=int, metavar="N", help="remove entries none of the last N builds used")
+    prune.add_argument("--dry-run", action="store_true", help="report what would go, remove nothing")
+    prune.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 
 
@@ -127,18 +140,82 @@ def _run(args: argparse.Namespace) -> int:
         for name, description in builtin_templates().items():
             print(f"{name:<10} {description}")
         return EXIT_OK
+    if args.command == "stats":
+        return _stats(args)
+    if args.command == "prune":
+        return _prune(args)
     spec = _spec(args)
     if args.command == "key":
         print(spec.key)
         return EXIT_OK
-    data = draw(spec)
+    with Store(resolve_cache_dir(args.cache_dir)) as store:
+        data = store.get(spec.key)
+        cached = data is not None
+        if data is None:
+            data = draw(spec)
+            store.put(spec.key, data)
     try:
         _write_atomic(args.output, data)
     except OSError as exc:
         raise SocialCardsError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:
-        print(f"wrote {args.output} ({len(data):,} bytes, {spec.width}x{spec.height} {spec.output.format})")
+        how = "from the cache" if cached else "drawn"
+        print(f"wrote {args.output} ({len(data):,} bytes, {spec.width}x{spec.height} {spec.output.format}, {how})")
     print(spec.key)
+    return EXIT_OK
+
+
+def _human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def _when(stamp: float | None) -> str | None:
+    return None if stamp is None else datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _stats(args: argparse.Namespace) -> int:
+    directory = resolve_cache_dir(args.cache_dir)
+    with Store(directory) as store:
+        stats = store.stats()
+    doc = {
+        "directory": str(directory),
+        "entries": stats.entries,
+        "bytes": stats.bytes,
+        "hits": stats.hits,
+        "misses": stats.misses,
+        "hit_rate": round(stats.hit_rate, 4),
+        "damaged": stats.damaged,
+        "builds": stats.builds,
+        "oldest": _when(stats.oldest),
+        "newest": _when(stats.newest),
+    }
+    if args.json:
+        print(json.dumps(doc))
+        return EXIT_OK
+    print(f"cache:    {directory}")
+    print(f"entries:  {stats.entries:,} ({_human_bytes(stats.bytes)})")
+    print(f"hits:     {stats.hits:,}   misses: {stats.misses:,}   hit rate: {stats.hit_rate:.1%}")
+    print(f"damaged:  {stats.damaged:,} entries seen and dropped")
+    print(f"oldest:   {doc['oldest'] or '-'}   newest: {doc['newest'] or '-'}")
+    return EXIT_OK
+
+
+def _prune(args: argparse.Namespace) -> int:
+    max_size = parse_size(args.max_size) if args.max_size is not None else None
+    older_than = parse_age(args.older_than) if args.older_than is not None else None
+    if args.keep_builds is not None and args.keep_builds < 0:
+        raise _UsageError(f"--keep-builds expects a number of builds (0 or more), got {args.keep_builds}")
+    with Store(resolve_cache_dir(args.cache_dir)) as store:
+        result = store.prune(max_size=max_size, older_than=older_than, keep_builds=args.keep_builds, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({"removed": result.removed, "freed_bytes": result.freed_bytes, "dry_run": result.dry_run}))
+    else:
+        prefix = "would have " if result.dry_run else ""
+        print(f"{prefix}removed {result.removed} entries, freed {_human_bytes(result.freed_bytes)}")
     return EXIT_OK
 
 
