@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
@@ -174,7 +174,7 @@ def _human_bytes(size: float) -> str:
 
 
 def _when(stamp: float | None) -> str | None:
-    return None if stamp is None else datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
+    return None if stamp is None else datetime.fromtimestamp(stamp, tz=UTC).isoformat(timespec="seconds")
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -210,7 +210,9 @@ def _prune(args: argparse.Namespace) -> int:
     if args.keep_builds is not None and args.keep_builds < 0:
         raise _UsageError(f"--keep-builds expects a number of builds (0 or more), got {args.keep_builds}")
     with Store(resolve_cache_dir(args.cache_dir)) as store:
-        result = store.prune(max_size=max_size, older_than=older_than, keep_builds=args.keep_builds, dry_run=args.dry_run)
+        result = store.prune(
+            max_size=max_size, older_than=older_than, keep_builds=args.keep_builds, dry_run=args.dry_run
+        )
     if args.json:
         print(json.dumps({"removed": result.removed, "freed_bytes": result.freed_bytes, "dry_run": result.dry_run}))
     else:

@@ -38,15 +38,15 @@ import xxhash
 from .errors import CacheError
 
 __all__ = [
-    "FORMAT_VERSION",
     "CACHE_DIR_ENV",
     "DEFAULT_CACHE_DIR",
+    "FORMAT_VERSION",
+    "PruneResult",
     "Store",
     "StoreStats",
-    "PruneResult",
-    "resolve_cache_dir",
-    "parse_size",
     "parse_age",
+    "parse_size",
+    "resolve_cache_dir",
 ]
 
 logger = logging.getLogger(__name__)
@@ -365,7 +365,9 @@ class Store:
             raise CacheError(self.warning or f"card cache at {self.directory} cannot be used")
         self.flush()
         self._reconcile()
-        rows = self._usage.execute("SELECT key, size, last_used, last_build FROM entries ORDER BY last_used, key").fetchall()
+        rows = self._usage.execute(
+            "SELECT key, size, last_used, last_build FROM entries ORDER BY last_used, key"
+        ).fetchall()
         doomed: dict[str, int] = {}
         if older_than is not None:
             cutoff = time.time() - older_than
@@ -383,7 +385,9 @@ class Store:
                 if key not in doomed:
                     doomed[key] = size
                     total -= size
-        old_versions = [p for p in self.directory.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name) and p != self.root]
+        old_versions = [
+            p for p in self.directory.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name) and p != self.root
+        ]
         freed = sum(doomed.values())
         removed = len(doomed)
         for folder in old_versions:

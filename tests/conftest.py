@@ -37,6 +37,14 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
     return sum(ImageStat.Stat(diff).mean) / 3
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts) uses its own cache folder unless it names one."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SOCIAL_CARDS_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def default_template() -> Template:
     return load_template("default")

@@ -1,0 +1,317 @@
+"""The card store: integrity, atomicity under SIGKILL, concurrency, degradation, prune and stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import diskcache
+import pytest
+import xxhash
+from conftest import REPO, decode, run_cli
+
+from social_cards import CardInput, load_template
+from social_cards.errors import CacheError
+from social_cards.store import FORMAT_VERSION, Store, parse_age, parse_size
+
+
+def _blob(seed: int, size: int = 60_000) -> tuple[str, bytes]:
+    """Random bytes named by their own digest, so any served value can be checked."""
+    data = random.Random(seed).randbytes(size)
+    return xxhash.xxh3_128_hexdigest(data), data
+
+
+def _value_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.val"))
+
+
+def test_put_get_and_counters(tmp_path: Path) -> None:
+    """A stored card comes back; hits, misses and entries are counted across processes."""
+    key, data = _blob(1)
+    with Store(tmp_path) as store:
+        assert store.get(key) is None
+        assert store.put(key, data)
+        assert store.get(key) == data
+    with Store(tmp_path) as store:
+        stats = store.stats()
+    assert (stats.entries, stats.bytes, stats.hits, stats.misses, stats.damaged) == (1, len(data), 1, 1, 0)
+    assert stats.oldest is not None and stats.oldest == stats.newest
+
+
+def test_identical_cards_share_one_entry(tmp_path: Path) -> None:
+    """Two pages whose cards resolve identically have one key, so one entry."""
+    template = load_template("default")
+    a = template.resolve(CardInput("Same", page_url="https://x/a/"))
+    b = template.resolve(CardInput("Same", page_url="https://x/b/"))
+    assert a.key == b.key
+    with Store(tmp_path) as store:
+        store.put(a.key, b"card")
+        store.put(b.key, b"card")
+        assert store.stats().entries == 1
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_damaged_file_entry_is_dropped_and_counted(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A truncated, bit-flipped or emptied value is never served: dropped, counted, reported as a miss."""
+    key, data = _blob(2)
+    with Store(tmp_path) as store:
+        store.put(key, data)
+    (path,) = _value_files(tmp_path / f"v{FORMAT_VERSION}")
+    raw = bytearray(path.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif damage == "flip":
+        raw[len(raw) // 2] ^= 0x10
+    else:
+        raw = bytearray()
+    path.write_bytes(bytes(raw))
+    with caplog.at_level(logging.WARNING, logger="social_cards"), Store(tmp_path) as store:
+        assert store.get(key) is None
+        assert store.get(key) is None  # gone, not damaged twice
+        stats = store.stats()
+    assert "damaged cache entry" in caplog.text
+    assert (stats.damaged, stats.entries) == (1, 0)
+
+
+def test_damaged_small_entry_in_the_index_is_dropped(tmp_path: Path) -> None:
+    """Small cards live in the SQLite index; a flipped byte there is caught too."""
+    key, data = _blob(3, size=2_000)
+    with Store(tmp_path) as store:
+        store.put(key, data)
+    db = sqlite3.connect(tmp_path / f"v{FORMAT_VERSION}" / "cache.db")
+    (value,) = db.execute("SELECT value FROM Cache").fetchone()
+    changed = bytearray(value)
+    changed[-1] ^= 1
+    db.execute("UPDATE Cache SET value = ?", (bytes(changed),))
+    db.commit()
+    db.close()
+    with Store(tmp_path) as store:
+        assert store.get(key) is None
+        assert store.stats().damaged == 1
+
+
+@pytest.mark.parametrize("breakage", ["file-in-the-way", "damaged-index"])
+def test_unusable_cache_degrades_with_one_warning(
+    tmp_path: Path, breakage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file where the folder should be, or a damaged index: gets miss, puts are skipped, one warning."""
+    folder = tmp_path / "cache"
+    if breakage == "file-in-the-way":
+        folder.write_text("not a folder")
+    else:
+        (folder / f"v{FORMAT_VERSION}").mkdir(parents=True)
+        (folder / f"v{FORMAT_VERSION}" / "cache.db").write_bytes(b"garbage" * 1000)
+    key, data = _blob(4)
+    with caplog.at_level(logging.WARNING, logger="social_cards"), Store(folder) as store:
+        assert not store.enabled
+        assert store.get(key) is None
+        assert store.put(key, data) is False
+        assert store.get(key) is None
+    assert caplog.text.count("cannot be used") == 1
+
+
+def test_cli_card_survives_an_unusable_cache(tmp_path: Path) -> None:
+    """The card is still written, exit 0, with one warning line."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = tmp_path / "card.png"
+    result = run_cli("card", "Still drawn", "--cache-dir", str(blocker), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning") == 1 and "drawing every card without caching" in result.stderr
+    assert decode(out.read_bytes()).size == (1200, 630)
+
+
+def test_cli_second_card_is_a_hit(tmp_path: Path) -> None:
+    """`card` goes through the store: the second identical call comes from the cache."""
+    cache = tmp_path / "c"
+    first = run_cli("card", "Twice", "--cache-dir", str(cache), "-o", str(tmp_path / "1.png"))
+    second = run_cli("card", "Twice", "--cache-dir", str(cache), "-o", str(tmp_path / "2.png"))
+    assert "drawn" in first.stdout and "from the cache" in second.stdout
+    assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()
+    stats = json.loads(run_cli("stats", "--cache-dir", str(cache), "--json").stdout.splitlines()[-1])
+    assert {k: stats[k] for k in ("entries", "hits", "misses", "damaged")} == {
+        "entries": 1, "hits": 1, "misses": 1, "damaged": 0,
+    }  # fmt: skip
+    assert stats["bytes"] == (tmp_path / "1.png").stat().st_size
+
+
+def test_cache_dir_from_environment(tmp_path: Path) -> None:
+    """Without --cache-dir, $SOCIAL_CARDS_CACHE_DIR is used."""
+    cache = tmp_path / "from-env"
+    run_cli("card", "Env", "-o", str(tmp_path / "x.png"), env={"SOCIAL_CARDS_CACHE_DIR": str(cache)})
+    assert (cache / f"v{FORMAT_VERSION}" / "cache.db").is_file()
+
+
+def _age(folder: Path, key: str, seconds: float) -> None:
+    db = sqlite3.connect(folder / f"v{FORMAT_VERSION}" / "usage.db")
+    db.execute(
+        "UPDATE entries SET last_used = ?, written = ? WHERE key = ?",
+        (time.time() - seconds, time.time() - seconds, key),
+    )
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_prune_older_than(tmp_path: Path, dry_run: bool) -> None:
+    """Entries unused for longer than the age go; a dry run reports the same and removes nothing."""
+    old, new = _blob(10), _blob(11)
+    with Store(tmp_path) as store:
+        store.put(*old)
+        store.put(*new)
+    _age(tmp_path, old[0], 40 * 86400)
+    with Store(tmp_path) as store:
+        result = store.prune(older_than=parse_age("30d"), dry_run=dry_run)
+        assert (result.removed, result.freed_bytes) == (1, len(old[1]))
+        assert (store.get(old[0]) is not None) == dry_run
+        assert store.get(new[0]) == new[1]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_prune_max_size_removes_least_recently_used(tmp_path: Path, dry_run: bool) -> None:
+    """--max-size removes the least recently used until the rest fits."""
+    blobs = [_blob(20 + i, 10_000) for i in range(5)]
+    with Store(tmp_path) as store:
+        for key, data in blobs:
+            store.put(key, data)
+    for i, (key, _) in enumerate(blobs):
+        _age(tmp_path, key, 1000 - i * 100)  # blob 0 is the least recently used
+    with Store(tmp_path) as store:
+        result = store.prune(max_size=25_000, dry_run=dry_run)
+        assert (result.removed, result.freed_bytes) == (3, 30_000)
+        kept = [key for key, _ in blobs if store.get(key) is not None]
+    assert kept == ([k for k, _ in blobs] if dry_run else [blobs[3][0], blobs[4][0]])
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_prune_keep_builds(tmp_path: Path, dry_run: bool) -> None:
+    """--keep-builds N removes entries none of the last N builds used."""
+    first, second, third = _blob(30), _blob(31), _blob(32)
+    with Store(tmp_path, build_id="b1") as store:
+        store.put(*first)
+        store.put(*second)
+    with Store(tmp_path, build_id="b2") as store:
+        store.put(*third)
+        assert store.get(second[0]) is not None
+    with Store(tmp_path) as store:
+        result = store.prune(keep_builds=1, dry_run=dry_run)
+        assert (result.removed, result.freed_bytes) == (1, len(first[1]))
+        assert (store.get(first[0]) is not None) == dry_run
+        assert store.get(second[0]) is not None and store.get(third[0]) is not None
+
+
+def test_prune_removes_older_format_versions(tmp_path: Path) -> None:
+    """Entries of another format version are never read, and prune removes them."""
+    old = tmp_path / "v0"
+    old.mkdir()
+    (old / "cache.db").write_bytes(b"x" * 1234)
+    with Store(tmp_path) as store:
+        assert store.prune(dry_run=True).freed_bytes == 1234 and old.exists()
+        assert store.prune().removed == 1
+    assert not old.exists()
+
+
+def test_cli_prune_reports_and_json(tmp_path: Path) -> None:
+    """`prune` prints what it removed and freed; --json gives removed and freed_bytes."""
+    cache = tmp_path / "c"
+    run_cli("card", "One", "--cache-dir", str(cache), "-o", str(tmp_path / "1.png"))
+    dry = run_cli("prune", "--cache-dir", str(cache), "--max-size", "0", "--dry-run")
+    assert dry.returncode == 0 and "removed 1 entries" in dry.stdout
+    done = json.loads(run_cli("prune", "--cache-dir", str(cache), "--max-size", "0", "--json").stdout.splitlines()[-1])
+    assert done["removed"] == 1 and done["freed_bytes"] == (tmp_path / "1.png").stat().st_size
+    bad = run_cli("prune", "--cache-dir", str(cache), "--older-than", "soon")
+    assert bad.returncode == 1 and "expected an age" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("500MB", 500_000_000), ("1GiB", 2**30), ("2.5k", 2500), ("1048576", 1048576), ("10 KiB", 10240), ("0", 0)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    """Sizes in bytes, SI and binary units."""
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("45m", 2700), ("2w", 1209600)])
+def test_parse_age(text: str, seconds: float) -> None:
+    """Ages in seconds."""
+    assert parse_age(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "big", "-1MB", "5 parsecs"])
+def test_bad_sizes_and_ages_are_clear_errors(bad: str) -> None:
+    """Nonsense sizes and ages say what was expected."""
+    with pytest.raises(CacheError, match="expected a size"):
+        parse_size(bad)
+    with pytest.raises(CacheError, match="expected an age"):
+        parse_age(bad)
+
+
+_WORKER = """
+import random, sys, xxhash
+from pathlib import Path
+from social_cards.store import Store
+folder, seed, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+with Store(folder) as store:
+    for i in range(count):
+        data = rng.randbytes(rng.choice([3_000, 40_000, 120_000]))
+        key = xxhash.xxh3_128_hexdigest(data)
+        store.put(key, data)
+        print(key, flush=True)
+        other = store.get(key)
+        assert other == data, "read back differs"
+"""
+
+
+def _worker(folder: Path, seed: int, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER, str(folder), str(seed), str(count)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+
+
+def test_processes_sharing_a_cache_lose_nothing(tmp_path: Path) -> None:
+    """Four real processes writing and reading one folder: every entry each wrote is there, intact."""
+    workers = [_worker(tmp_path, seed, 60) for seed in range(4)]
+    written: list[str] = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+        written.extend(out.split())
+    with Store(tmp_path) as store:
+        for key in written:
+            data = store.get(key)
+            assert data is not None and xxhash.xxh3_128_hexdigest(data) == key
+        assert store.stats().entries == len(set(written))
+
+
+def test_sigkill_mid_write_never_serves_a_partial_card(tmp_path: Path) -> None:
+    """Writers killed with SIGKILL at random moments, again and again: whatever is served is intact."""
+    rng = random.Random(7)
+    for round_ in range(6):
+        worker = _worker(tmp_path, 100 + round_, 10_000)
+        time.sleep(0.3 + rng.random() * 0.7)
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate(timeout=60)
+        assert worker.returncode == -signal.SIGKILL
+    keys = list(diskcache.Cache(str(tmp_path / f"v{FORMAT_VERSION}")).iterkeys())
+    served = 0
+    with Store(tmp_path) as store:
+        for key in keys:
+            data = store.get(key)
+            if data is not None:
+                served += 1
+                assert xxhash.xxh3_128_hexdigest(data) == key
+        stats = store.stats()
+    assert served == len(keys) > 0
+    assert stats.damaged == 0
