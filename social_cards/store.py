@@ -3,14 +3,16 @@
 Layout under the cache folder (see ``cache/README.md``)::
 
     v1/                 FORMAT_VERSION: a new version is a new folder; old ones are invisible
-      cache.db, xx/yy/  diskcache: card bytes by key, behind a header with length and checksum
-      usage.db          SQLite: size, time written, time last used and last build of each entry;
-                        the builds; the running counters
+      cache.db, xx/yy/  diskcache: the card files by key, one read-only file each
+      usage.db          SQLite: file, size, digest, time written, time last used and last
+                        build of each entry; the builds; the running counters
 
 Writes are atomic: diskcache writes a value's file completely before the row that
-names it is committed, so no reader ever sees a partial card, even when the writer
-is killed. Every value is checked against the length and xxh3_128 recorded when it
-was written; a damaged entry is dropped, counted and reported as a miss.
+names it is committed, and the usage row (with the digest) comes after that, so no
+reader ever sees a partial card, even when the writer is killed. Every card is
+checked against the length and xxh3_128 recorded when it was written before it is
+served; a damaged entry is dropped, counted and reported as a miss. The warm path
+hard-links verified files into the site (a copy across filesystems).
 
 A cache that cannot be used (read-only, full, not a folder, a damaged index) turns
 the store off with one warning: the caller draws without caching and goes on.
@@ -24,13 +26,12 @@ import os
 import re
 import shutil
 import sqlite3
-import struct
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import diskcache
 import xxhash
@@ -57,13 +58,12 @@ FORMAT_VERSION = 1
 CACHE_DIR_ENV = "SOCIAL_CARDS_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".cache") / "social-cards"
 
-_MAGIC = b"SCC1"
-_HEADER = struct.Struct(">4sQ16s")  # magic, payload length in bytes, xxh3_128 digest
 _SQLITE_TIMEOUT_S = 60.0
+_SQLITE_MAX_PARAMS = 500
 _USAGE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
-    key TEXT PRIMARY KEY, size INTEGER NOT NULL, written REAL NOT NULL,
-    last_used REAL NOT NULL, last_build INTEGER NOT NULL);
+    key TEXT PRIMARY KEY, file TEXT NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL,
+    written REAL NOT NULL, last_used REAL NOT NULL, last_build INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used);
 CREATE TABLE IF NOT EXISTS builds (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -78,29 +78,6 @@ def resolve_cache_dir(given: Path | str | None, project: Path | None = None) -> 
     if env:
         return Path(env).expanduser()
     return (project or Path.cwd()) / DEFAULT_CACHE_DIR
-
-
-class _Damaged(Exception):
-    """A stored value does not match the length or checksum written with it."""
-
-
-class CardDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache's Disk with a header on every value: length and xxh3_128, checked on every read."""
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
-        payload = bytes(value)
-        header = _HEADER.pack(_MAGIC, len(payload), xxhash.xxh3_128_digest(payload))
-        return super().store(header + payload, False, key=key)
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> bytes:
-        raw = super().fetch(mode, filename, value, False)
-        if not isinstance(raw, bytes) or len(raw) < _HEADER.size:
-            raise _Damaged("shorter than its header")
-        magic, length, digest = _HEADER.unpack_from(raw)
-        payload = raw[_HEADER.size :]
-        if magic != _MAGIC or len(payload) != length or xxhash.xxh3_128_digest(payload) != digest:
-            raise _Damaged("length or checksum mismatch")
-        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +108,48 @@ class PruneResult:
     dry_run: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    path: str  # a plain string: the warm path makes two system calls per card and little else
+    size: int
+    digest: str
+
+
+class _Damaged(Exception):
+    """A value file does not match the length or digest recorded when it was written."""
+
+
+def _read_verified(entry: _Entry) -> bytes:
+    """The entry's bytes; raises ``_Damaged``, or ``OSError`` when the file is gone."""
+    fd = os.open(entry.path, os.O_RDONLY)
+    try:
+        data = os.read(fd, entry.size + 1)
+    finally:
+        os.close(fd)
+    if len(data) != entry.size or xxhash.xxh3_128_hexdigest(data) != entry.digest:
+        raise _Damaged(f"expected {entry.size} bytes with digest {entry.digest}, found {len(data)} bytes that differ")
+    return data
+
+
+def _place(entry: _Entry, data: bytes, target: str) -> None:
+    """Put a verified card at ``target``: a hard link to the read-only value file, else a copy."""
+    try:
+        os.link(entry.path, target)
+        return
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(entry.path, target):  # noqa: PTH121 (strings on the hot path)
+                return
+    except OSError:
+        pass  # another filesystem, or no hard links: copy below
+    tmp = Path(f"{target}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        os.link(entry.path, tmp)
+    except OSError:
+        tmp.write_bytes(data)
+    tmp.replace(target)
+
+
 class Store:
     """A card cache in ``directory``. Use as a context manager, or call :meth:`close`.
 
@@ -151,10 +170,18 @@ class Store:
         self.warning: str | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            # Every value is a file of its own (min size 0), so a card can be hard-linked into a site.
             self._cache = diskcache.Cache(
-                str(self.root), disk=CardDisk, eviction_policy="none", statistics=False, size_limit=2**62, cull_limit=0
+                str(self.root),
+                eviction_policy="none",
+                statistics=False,
+                size_limit=2**62,
+                cull_limit=0,
+                disk_min_file_size=0,
             )
-            self._usage = sqlite3.connect(self.root / "usage.db", timeout=_SQLITE_TIMEOUT_S, isolation_level=None)
+            self._usage = sqlite3.connect(
+                self.root / "usage.db", timeout=_SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             self._usage.execute("PRAGMA journal_mode=WAL")
             self._usage.executescript(_USAGE_SCHEMA)
         except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
@@ -242,29 +269,53 @@ class Store:
 
     # --- cards --------------------------------------------------------------------------
 
+    def _entries(self, keys: list[str]) -> dict[str, _Entry]:
+        """One query per few hundred keys: where each card's file is, its size and digest."""
+        found: dict[str, _Entry] = {}
+        if self._usage is None:
+            return found
+        root = str(self.root)
+        try:
+            for start in range(0, len(keys), _SQLITE_MAX_PARAMS):
+                chunk = keys[start : start + _SQLITE_MAX_PARAMS]
+                marks = ",".join("?" * len(chunk))
+                for key, file, size, digest in self._usage.execute(
+                    f"SELECT key, file, size, digest FROM entries WHERE key IN ({marks})",  # noqa: S608 (only ? marks)
+                    chunk,
+                ):
+                    found[key] = _Entry(f"{root}/{file}", size, digest)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return {}
+        return found
+
+    def _settle(self, key: str, outcome: str, reason: str = "") -> None:
+        if outcome == "hit":
+            self._counts["hits"] += 1
+            self._used[key] = time.time()
+            return
+        self._counts["misses"] += 1
+        if outcome == "damaged":
+            self._counts["damaged"] += 1
+            logger.warning("damaged cache entry %s dropped (%s); it will be redrawn", key, reason)
+            self._drop(key)
+
     def get(self, key: str) -> bytes | None:
         """The card stored under ``key`` if it is there and intact; ``None`` otherwise."""
-        if self._cache is None:
-            self._counts["misses"] += 1
+        entry = self._entries([key]).get(key)
+        if entry is None:
+            self._settle(key, "miss")
             return None
         try:
-            data = self._cache.get(key)
+            data = _read_verified(entry)
         except _Damaged as exc:
-            self._counts["damaged"] += 1
-            self._counts["misses"] += 1
-            logger.warning("damaged cache entry %s dropped (%s); it will be redrawn", key, exc)
-            self._drop(key)
+            self._settle(key, "damaged", str(exc))
             return None
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
-            self._disable(exc)
-            self._counts["misses"] += 1
+        except OSError:
+            self._settle(key, "miss")  # removed by a prune or a newer write since the lookup
             return None
-        if data is None:
-            self._counts["misses"] += 1
-            return None
-        self._counts["hits"] += 1
-        self._used[key] = time.time()
-        return bytes(data)
+        self._settle(key, "hit")
+        return data
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Every intact card among ``keys`` (a miss is simply absent)."""
@@ -275,6 +326,41 @@ class Store:
                 found[key] = data
         return found
 
+    def materialize_many(self, items: Iterable[tuple[str, str | os.PathLike[str]]]) -> set[str]:
+        """Put each cached card at its target path; returns the keys that were served.
+
+        The warm path of a build: one query for all keys, then each card is verified
+        against its digest and hard-linked (copied across filesystems). Keys not
+        returned must be drawn.
+        """
+        pairs = [(key, os.fspath(target)) for key, target in items]
+        entries = self._entries(list(dict.fromkeys(key for key, _ in pairs)))
+        for folder in {os.path.dirname(target) for key, target in pairs if key in entries}:  # noqa: PTH120
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103 (strings on the hot path)
+        # Serial on purpose: with threads, GIL hand-offs between these short system calls
+        # made 10,000 cards take 1.1-1.4 s instead of 0.6 s on two cores.
+        served: set[str] = set()
+        failed: dict[str, tuple[str, str]] = {}
+        for key, target in pairs:
+            entry = entries.get(key)
+            if entry is None or key in failed:
+                continue
+            try:
+                _place(entry, _read_verified(entry), target)
+                served.add(key)
+            except _Damaged as exc:
+                failed[key] = ("damaged", str(exc))
+            except OSError as exc:
+                failed[key] = ("miss", str(exc))
+        served -= failed.keys()
+        now = time.time()
+        self._used.update(dict.fromkeys(served, now))
+        self._counts["hits"] += len(served)
+        for key, (outcome, reason) in failed.items():
+            self._settle(key, outcome, reason)
+        self._counts["misses"] += len({key for key, _ in pairs} - served - failed.keys())
+        return served
+
     def put(self, key: str, data: bytes) -> bool:
         """Store a card; False when the cache is off or the write failed (with one warning)."""
         if self._cache is None or self._usage is None:
@@ -282,14 +368,20 @@ class Store:
         try:
             seq = self._seq()
             self._cache.set(key, data)
+            with self._cache.get(key, read=True) as handle:
+                path = Path(handle.name)
+            # Read-only, so a hard-linked copy in a site cannot be edited in place by accident.
+            path.chmod(0o444)
             now = time.time()
+            rel = path.relative_to(self.root).as_posix()
             self._usage.execute(
-                "INSERT INTO entries (key, size, written, last_used, last_build) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET size = excluded.size, written = excluded.written, "
+                "INSERT INTO entries (key, file, size, digest, written, last_used, last_build) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET file = excluded.file, "
+                "size = excluded.size, digest = excluded.digest, written = excluded.written, "
                 "last_used = excluded.last_used, last_build = excluded.last_build",
-                (key, len(data), now, now, seq),
+                (key, rel, len(data), xxhash.xxh3_128_hexdigest(data), now, now, seq),
             )
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except (OSError, AttributeError, sqlite3.Error, diskcache.Timeout) as exc:
             self._disable(exc)
             return False
         return True
@@ -306,27 +398,23 @@ class Store:
     # --- reporting and pruning --------------------------------------------------------
 
     def _reconcile(self) -> None:
-        """Give entries a usage row when their writer died between the two writes."""
+        """Match the two indexes after writers died between their two writes."""
         if self._cache is None:
             return
         known = {row[0] for row in self._db().execute("SELECT key FROM entries")}
-        missing = [key for key in self._cache.iterkeys() if key not in known]
+        cached = set(self._cache.iterkeys())
         now = time.time()
         rows = []
-        for key in missing:
-            try:
-                data = self._cache.get(key)
-            except _Damaged:
-                self._counts["damaged"] += 1
-                self._cache.delete(key)
-                continue
-            if data is not None:
-                rows.append((key, len(data), now, now, 0))
+        for key in cached - known:
+            with contextlib.suppress(OSError, AttributeError):
+                with self._cache.get(key, read=True) as handle:
+                    path = Path(handle.name)
+                    data = handle.read()
+                rel = path.relative_to(self.root).as_posix()
+                rows.append((key, rel, len(data), xxhash.xxh3_128_hexdigest(data), now, now, 0))
         with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?)", rows)
-            cached = set(self._cache.iterkeys())
-            stale = [(k,) for k in known if k not in cached]
-            db.executemany("DELETE FROM entries WHERE key = ?", stale)
+            db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in known - cached])
 
     def stats(self) -> StoreStats:
         """Entries, bytes, counters and the age range of the cache."""
