@@ -1,0 +1,65 @@
+"""Benchmarks of the card store: get, put, and the warm path a build uses."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from social_cards.store import Store
+
+CARD_BYTES = 40_000
+WARM_CARDS = 10_000
+
+
+def _cards(n: int) -> list[tuple[str, bytes]]:
+    rng = random.Random(5)
+    out = []
+    for _ in range(n):
+        data = rng.randbytes(CARD_BYTES)
+        out.append((xxhash.xxh3_128_hexdigest(data), data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    folder = tmp_path_factory.mktemp("store")
+    cards = _cards(WARM_CARDS)
+    with Store(folder) as store:
+        for key, data in cards:
+            store.put(key, data)
+    return folder, [key for key, _ in cards]
+
+
+def test_get(benchmark: pytest.FixtureRequest, filled: tuple[Path, list[str]]) -> None:
+    """One verified read of a 40 KB card."""
+    folder, keys = filled
+    cycle = iter(keys * 100)
+    with Store(folder) as store:
+        benchmark(lambda: store.get(next(cycle)))  # type: ignore[operator]
+
+
+def test_put(benchmark: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """One write of a new 40 KB card."""
+    cards = iter(_cards(2_000))
+    with Store(tmp_path) as store:
+        benchmark.pedantic(lambda: store.put(*next(cards)), rounds=500, iterations=1)  # type: ignore[attr-defined]
+
+
+def test_warm_path_10k(benchmark: pytest.FixtureRequest, filled: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """Look up and materialize 10,000 cached cards into a fresh site folder (target: 0.3 s)."""
+    folder, keys = filled
+    site = tmp_path / "site"
+
+    def setup() -> tuple[tuple[list[tuple[str, Path]]], dict[str, object]]:
+        shutil.rmtree(site, ignore_errors=True)
+        return ([(key, site / "posts" / str(i % 50) / f"{i}.png") for i, key in enumerate(keys)],), {}
+
+    def warm(items: list[tuple[str, Path]]) -> None:
+        with Store(folder) as store:
+            assert len(store.materialize_many(items)) == len(keys)
+
+    benchmark.pedantic(warm, setup=setup, rounds=5, iterations=1)  # type: ignore[attr-defined]
