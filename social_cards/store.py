@@ -201,12 +201,7 @@ class Store:
                 "drawing every card without caching"
             )
             logger.warning(self.warning)
-        for closer in (self._cache, self._usage):
-            with contextlib.suppress(Exception):
-                if closer is not None:
-                    closer.close()
-        self._cache = None
-        self._usage = None
+        self._close_files()
 
     def __enter__(self) -> Store:
         return self
@@ -217,6 +212,9 @@ class Store:
     def close(self) -> None:
         """Record what this run used and the counters, then close the files."""
         self.flush()
+        self._close_files()
+
+    def _close_files(self) -> None:
         for closer in (self._cache, self._usage):
             with contextlib.suppress(Exception):
                 if closer is not None:
