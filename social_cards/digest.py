@@ -45,14 +45,3 @@ def file_digest(path: Path) -> str:
     with _lock:
         _memo[memo_key] = digest
     return digest
-
-
-def memo_size() -> int:
-    """How many (path, size, mtime) entries are memoized; used by tests."""
-    return len(_memo)
-
-
-def reads_clear() -> None:
-    """Forget every memoized digest (tests use it to count reads)."""
-    with _lock:
-        _memo.clear()

@@ -27,7 +27,7 @@ from .output import encode
 from .spec import BackgroundLayer, Box, CardSpec, Color, ImageLayer, Layer, RectLayer, TextLayer
 from .typesetter import TextStyle, typeset
 
-__all__ = ["MAX_IMAGE_PIXELS", "draw", "render", "svg_available"]
+__all__ = ["MAX_IMAGE_PIXELS", "draw", "render"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +42,6 @@ CAIRO_HINT = (
     "SVG layers need the cairo library: install it with 'apt-get install libcairo2' (Debian/Ubuntu), "
     "'dnf install cairo' (Fedora), 'brew install cairo' (macOS); or use a template without SVG layers"
 )
-
-
-def svg_available() -> bool:
-    """Whether CairoSVG and the cairo library can be loaded."""
-    try:
-        _cairosvg()
-    except RenderError:
-        return False
-    return True
 
 
 @functools.lru_cache(maxsize=1)

@@ -315,15 +315,6 @@ class Store:
         self._settle(key, "hit")
         return data
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """Every intact card among ``keys`` (a miss is simply absent)."""
-        found = {}
-        for key in dict.fromkeys(keys):
-            data = self.get(key)
-            if data is not None:
-                found[key] = data
-        return found
-
     def materialize_many(self, items: Iterable[tuple[str, str | os.PathLike[str]]]) -> set[str]:
         """Put each cached card at its target path; returns the keys that were served.
 
