@@ -23,20 +23,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import re
 import shutil
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import diskcache
 import xxhash
 
 from .errors import CacheError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -150,6 +154,35 @@ def _place(entry: _Entry, data: bytes, target: str) -> None:
     tmp.replace(target)
 
 
+def _retry_locked(open_: Callable[[], _T]) -> _T:
+    """Run ``open_``, waiting out other processes that are creating the same cache.
+
+    Switching a new database to WAL needs a moment alone with the file, and SQLite
+    answers "locked" at once rather than waiting, so builds starting together on a
+    new cache retry here.
+    """
+    deadline = time.monotonic() + _SQLITE_TIMEOUT_S
+    while True:
+        try:
+            return open_()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.05)  # noqa: S311 (jitter)
+
+
+def _open_usage(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=_SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    try:
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_USAGE_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class Store:
     """A card cache in ``directory``. Use as a context manager, or call :meth:`close`.
 
@@ -171,19 +204,17 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             # Every value is a file of its own (min size 0), so a card can be hard-linked into a site.
-            self._cache = diskcache.Cache(
-                str(self.root),
-                eviction_policy="none",
-                statistics=False,
-                size_limit=2**62,
-                cull_limit=0,
-                disk_min_file_size=0,
+            self._cache = _retry_locked(
+                lambda: diskcache.Cache(
+                    str(self.root),
+                    eviction_policy="none",
+                    statistics=False,
+                    size_limit=2**62,
+                    cull_limit=0,
+                    disk_min_file_size=0,
+                )
             )
-            self._usage = sqlite3.connect(
-                self.root / "usage.db", timeout=_SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._usage.execute("PRAGMA journal_mode=WAL")
-            self._usage.executescript(_USAGE_SCHEMA)
+            self._usage = _retry_locked(lambda: _open_usage(self.root / "usage.db"))
         except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
             self._disable(exc)
 

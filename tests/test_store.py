@@ -348,3 +348,14 @@ def test_sigkill_mid_write_never_serves_a_partial_card(tmp_path: Path) -> None:
                 assert xxhash.xxh3_128_hexdigest(data) == key
     assert served == len(keys) > 0
     assert stats.damaged == 0
+
+
+def test_builds_starting_together_on_a_new_cache_all_get_it(tmp_path: Path) -> None:
+    """Eight processes opening one brand-new cache at once: none is refused as 'locked'."""
+    for round_ in range(4):
+        folder = tmp_path / f"round{round_}"
+        workers = [_worker(folder, 1000 * round_ + seed, 3) for seed in range(8)]
+        for worker in workers:
+            _, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err
+            assert "cannot be used" not in err
