@@ -12,13 +12,16 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
+from .batch import BatchReport, render_jsonl
 from .errors import SocialCardsError
 from .output import FORMATS, OutputFormat
+from .pool import RenderPool
 from .renderer import draw
 from .spec import CardSpec
 from .store import Store, parse_age, parse_size, resolve_cache_dir
@@ -83,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("key", help="print a card's key without drawing it")
     _card_options(key)
     sub.add_parser("templates", help="list the built-in templates")
+    render = sub.add_parser("render", help="draw many cards into the cache ahead of a build")
+    render.add_argument("source", type=Path, metavar="SOURCE", help="a JSON Lines file, one card per line")
+    render.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
+    render.add_argument(
+        "--out-dir", type=Path, metavar="DIR", help="also write each card here, under its 'output' path"
+    )
+    render.add_argument("--workers", type=int, metavar="N", help="processes to draw with (default: all cores)")
+    render.add_argument("--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font")
+    render.add_argument("--strict", action="store_true", help="stop at the first bad line or failed card")
+    render.add_argument("--json", action="store_true", help="end with one JSON object of the counts")
     stats = sub.add_parser("stats", help="what the card cache holds, and its hit rate")
     stats.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
     stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -142,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "stats":
         return _stats(args)
+    if args.command == "render":
+        return _render(args)
     if args.command == "prune":
         return _prune(args)
     spec = _spec(args)
@@ -163,6 +178,70 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({len(data):,} bytes, {spec.width}x{spec.height} {spec.output.format}, {how})")
     print(spec.key)
     return EXIT_OK
+
+
+class _Progress:
+    """A bar on a terminal; sparse plain lines otherwise (CI logs)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+        self.last = 0.0
+
+    def __call__(self, report: BatchReport) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        done, total = report.done, max(report.cards, 1)
+        rate = done / report.seconds if report.seconds > 0 else 0.0
+        left = (report.cards - done) / rate if rate > 0 else 0.0
+        if self.tty:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "-" * (30 - filled)
+            print(f"\r[{bar}] {done}/{report.cards} {rate:.0f} cards/s {left:.0f} s left ", end="", file=sys.stderr)
+        else:
+            print(f"social-cards: {done}/{report.cards} cards, {rate:.0f} cards/s", file=sys.stderr)
+
+    def end(self) -> None:
+        if self.tty and not self.quiet and self.last:
+            print(file=sys.stderr)
+
+
+def _render(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers expects 1 or more, got {args.workers}")
+    if not args.source.is_file():
+        raise _UsageError(f"SOURCE {args.source} is not a file (expected a JSON Lines file)")
+    cache_dir = resolve_cache_dir(args.cache_dir)
+    progress = _Progress(args.quiet)
+    with Store(cache_dir) as store:
+        pool = RenderPool(cache_dir if store.enabled else None, args.workers, build_id=store.build_id)
+        try:
+            report = render_jsonl(
+                args.source, store, pool, out_dir=args.out_dir, strict=args.strict, fonts=tuple(args.font),
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            pool.close()
+            progress.end()
+    for error in report.errors:
+        print(f"social-cards: {args.source}:{error.line}: {error.reason}", file=sys.stderr)
+    seconds = report.seconds
+    rate = report.done / seconds if seconds > 0 else 0.0
+    print(
+        f"{report.cards} cards: {report.cached} cached, {report.drawn} drawn, {report.failed} failed "
+        f"in {seconds:.1f} s ({rate:.0f} cards/s)"
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {k: getattr(report, k) for k in ("cards", "cached", "drawn", "failed")} | {"seconds": round(seconds, 3)}
+            )
+        )
+    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def _human_bytes(size: float) -> str:

@@ -1,0 +1,175 @@
+"""Drawing many cards: worker processes that load templates and fonts once, a bounded
+number of cards in flight, and the cache filled as each card is done.
+
+The same pool serves ``social-cards render`` and the MkDocs plugin's batch.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SocialCardsError
+from .renderer import draw
+from .spec import CardSpec
+from .store import Store
+
+__all__ = ["Job", "Outcome", "RenderPool", "default_workers"]
+
+IN_FLIGHT_PER_WORKER = 4
+"""Cards handed to each worker ahead of time: enough to keep it busy, few enough to keep memory flat."""
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One card to draw, and where to put a copy (besides the cache), if anywhere."""
+
+    spec: CardSpec
+    target: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a job: ``error`` is None when the card was drawn and stored."""
+
+    job: Job
+    key: str
+    size: int
+    error: str | None
+
+
+_store: Store | None = None
+
+
+def _init_worker(cache_dir: Path | None, build_id: str | None) -> None:
+    global _store
+    # The parent decides what an interrupt means; workers just stop when told to.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _run_job(job: Job) -> Outcome:
+    key = job.spec.key
+    try:
+        data = draw(job.spec)
+    except SocialCardsError as exc:
+        return Outcome(job, key, 0, str(exc))
+    except Exception as exc:  # a bug in one card must not stop the others
+        return Outcome(job, key, 0, f"internal error: {type(exc).__name__}: {exc}")
+    if _store is not None:
+        _store.put(key, data)
+    if job.target is not None:
+        try:
+            _write_atomic(job.target, data)
+        except OSError as exc:
+            return Outcome(job, key, len(data), f"cannot write {job.target}: {exc.strerror or exc}")
+    return Outcome(job, key, len(data), None)
+
+
+class RenderPool:
+    """Worker processes drawing cards into the cache (and to target files).
+
+    Args:
+        cache_dir: the card cache each worker writes to (``None``: no cache).
+        workers: processes to use (default: all cores); 1 draws in this process.
+        build_id: the build the cards are recorded under (the caller's store's id).
+    """
+
+    def __init__(self, cache_dir: Path | None, workers: int | None = None, build_id: str | None = None) -> None:
+        self.cache_dir = cache_dir
+        self.build_id = build_id
+        self.workers = max(1, workers or default_workers())
+        self._executor: futures.ProcessPoolExecutor | None = None
+
+    def _pool(self) -> futures.ProcessPoolExecutor:
+        if self._executor is None:
+            methods = multiprocessing.get_all_start_methods()
+            # forkserver: cheap starts without forking a parent that may hold threads (mkdocs serve).
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if "forkserver" in methods:
+                context.set_forkserver_preload(["social_cards.renderer", "social_cards.store"])
+            self._executor = futures.ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(self.cache_dir, self.build_id)
+            )
+        return self._executor
+
+    def run(self, jobs: Iterable[Job], on_done: Callable[[Outcome], None] | None = None) -> Iterator[Outcome]:
+        """Draw every job; yields outcomes as cards finish (not in job order).
+
+        At most ``workers × IN_FLIGHT_PER_WORKER`` cards are queued at once, so memory
+        does not grow with the number of jobs. On an interrupt, queued cards are
+        cancelled; finished ones are already in the cache.
+        """
+        if self.workers == 1:
+            _init_worker_inline(self.cache_dir, self.build_id)
+            for job in jobs:
+                outcome = _run_job(job)
+                if on_done is not None:
+                    on_done(outcome)
+                yield outcome
+            return
+        pool = self._pool()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        pending: set[futures.Future[Outcome]] = set()
+        source = iter(jobs)
+        try:
+            for job in source:
+                pending.add(pool.submit(_run_job, job))
+                if len(pending) >= limit:
+                    done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                    yield from _finish(done, on_done)
+            while pending:
+                done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                yield from _finish(done, on_done)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            self.close(cancel=True)
+            raise
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the workers (the pool starts again on the next :meth:`run`)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._executor = None
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _init_worker_inline(cache_dir: Path | None, build_id: str | None) -> None:
+    global _store
+    if _store is not None:
+        _store.close()
+    _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
+
+
+def _finish(done: set[futures.Future[Outcome]], on_done: Callable[[Outcome], None] | None) -> Iterator[Outcome]:
+    for future in done:
+        outcome = future.result()
+        if on_done is not None:
+            on_done(outcome)
+        yield outcome
