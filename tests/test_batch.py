@@ -114,7 +114,7 @@ def test_ctrl_c_keeps_finished_cards_and_a_rerun_draws_the_rest(tmp_path: Path) 
         [sys.executable, "-m", "social_cards", "render", str(source), "--cache-dir", str(cache), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=dict(os.environ),
     )  # fmt: skip
-    time.sleep(4)
+    _wait_for_entries(cache, 20, process)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=60)
