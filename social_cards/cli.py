@@ -333,6 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("social-cards: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): the work is done, say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug: still one line, with what to report
         print(f"social-cards: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
         return EXIT_FAILED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,14 @@ def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("")
     result = run_cli("card", "T", "-o", str(blocker / "card.png"))
     assert result.returncode == 1 and "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """`social-cards card ... | head -1`: the card is written and no error is printed."""
+    out = tmp_path / "card.png"
+    result = subprocess.run(
+        f"{sys.executable} -m social_cards card Piped -o {out} | head -c 1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "error" not in result.stderr
+    assert decode(out.read_bytes()).size == (1200, 630)
