@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from pathlib import Path
 from . import __version__
 from .batch import BatchReport, render_jsonl
 from .errors import SocialCardsError
-from .output import FORMATS, OutputFormat
+from .output import FORMATS, OutputFormat, write_card
 from .pool import RenderPool
 from .renderer import draw
 from .spec import CardSpec
@@ -136,18 +135,6 @@ def _spec(args: argparse.Namespace) -> CardSpec:
     return template.resolve(card, output=OutputFormat.named(fmt), fonts=args.font, strict=args.strict)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.command == "templates":
         for name, description in builtin_templates().items():
@@ -170,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
             data = draw(spec)
             store.put(spec.key, data)
     try:
-        _write_atomic(args.output, data)
+        write_card(args.output, data)
     except OSError as exc:
         raise SocialCardsError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:

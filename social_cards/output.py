@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from PIL import Image
@@ -83,3 +86,20 @@ def encode(image: Image.Image, output: OutputFormat) -> bytes:
     else:
         image.save(buf, "WEBP", quality=output.quality, method=4)
     return buf.getvalue()
+
+
+def write_card(path: Path, data: bytes) -> None:
+    """Write a card file atomically: readers see the old file or the new one, never a part.
+
+    Raises:
+        OSError: the folder cannot be made or the file cannot be written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SocialCardsError
+from .output import write_card
 from .renderer import draw
 from .spec import CardSpec
 from .store import Store
@@ -61,13 +62,6 @@ def _init_worker(cache_dir: Path | None, build_id: str | None) -> None:
     _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _run_job(job: Job) -> Outcome:
     key = job.spec.key
     try:
@@ -80,7 +74,7 @@ def _run_job(job: Job) -> Outcome:
         _store.put(key, data)
     if job.target is not None:
         try:
-            _write_atomic(job.target, data)
+            write_card(job.target, data)
         except OSError as exc:
             return Outcome(job, key, len(data), f"cannot write {job.target}: {exc.strerror or exc}")
     return Outcome(job, key, len(data), None)

@@ -40,6 +40,7 @@ import diskcache
 import xxhash
 
 from .errors import CacheError
+from .output import write_card
 
 _T = TypeVar("_T")
 
@@ -152,7 +153,8 @@ def _place(entry: _Entry, data: bytes, target: str) -> None:
     try:
         os.link(entry.path, tmp)
     except OSError:
-        tmp.write_bytes(data)
+        write_card(Path(target), data)
+        return
     tmp.replace(target)
 
 

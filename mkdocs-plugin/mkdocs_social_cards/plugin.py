@@ -7,7 +7,6 @@ The hooks only gather page data and call the library; drawing and keys live in
 from __future__ import annotations
 
 import html
-import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.pages import Page
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, draw, load_template
+from social_cards.output import write_card
 
 log = get_plugin_logger(__name__)
 
@@ -87,11 +87,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):
                 raise PluginError(f"social-cards: {page.file.src_uri}: {exc}") from None
             log.warning("%s: no card: %s", page.file.src_uri, exc)
             return output
-        target = Path(config.site_dir) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_card(Path(config.site_dir) / rel, data)
         if not config.site_url:
             return output
         return _insert_tags(
