@@ -227,6 +227,15 @@ def _render(value: _Value, context: Mapping[str, Any], where: str) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Fonts:
+    """How text layers find glyphs: extra fallback faces, strictness, system fonts."""
+
+    extra: tuple[FontFace, ...]
+    strict: bool
+    system: bool
+
+
 @dataclass(slots=True)
 class _LayerSource:
     kind: str
@@ -320,7 +329,7 @@ class Template:
             AssetError: an image or SVG file is missing or outside the allowed folders.
         """
         context = self.context(card)
-        extra = tuple(FontFace(Path(p)) for p in fonts)
+        policy = _Fonts(tuple(FontFace(Path(p)) for p in fonts), strict, system_fonts)
         encoded: dict[str, str] = {}
 
         def value_of(name: str) -> str:
@@ -335,13 +344,13 @@ class Template:
             # once per build: the memo key holds exactly the values the layer reads.
             memo_key: tuple[object, ...] | None = None
             if source.variables is not None:
-                memo_key = (index, extra, strict, system_fonts, *(value_of(n) for n in source.variables))
+                memo_key = (index, policy, *(value_of(n) for n in source.variables))
                 if memo_key in self._layer_memo:
                     layer = self._layer_memo[memo_key]
                     if layer is not None:
                         layers.append(layer)
                     continue
-            layer = self._resolve_layer(source, context, card, extra, strict, system_fonts)
+            layer = self._resolve_layer(source, context, card, policy)
             if memo_key is not None:
                 if len(self._layer_memo) >= _LAYER_MEMO_ENTRIES:
                     self._layer_memo.clear()
@@ -355,9 +364,7 @@ class Template:
         source: _LayerSource,
         context: Mapping[str, Any],
         card: CardInput,
-        extra: tuple[FontFace, ...],
-        strict: bool,
-        system_fonts: bool,
+        policy: _Fonts,
     ) -> Layer | None:
         if "when" in source.fields:
             flag = _render(source.fields["when"], context, f"{source.where}.when")
@@ -371,7 +378,7 @@ class Template:
             if raw is _REQUIRED:
                 raise TemplateError(f"{source.where}: the field '{name}' is required for a {source.kind} layer")
             values[name] = coerce(raw, f"{source.where}.{name}")
-        return self._layer(source, values, context, card, extra, strict, system_fonts)
+        return self._layer(source, values, context, card, policy)
 
     def _layer(
         self,
@@ -379,9 +386,7 @@ class Template:
         v: dict[str, Any],
         context: Mapping[str, Any],
         card: CardInput,
-        extra: tuple[FontFace, ...],
-        strict: bool,
-        system_fonts: bool,
+        policy: _Fonts,
     ) -> Layer | None:
         kind = source.kind
         if kind == "background":
@@ -407,7 +412,7 @@ class Template:
         if not text:
             return None
         primary = FontFace(resolve_font_path(v["font"], self.root))
-        text, faces = self._fonts(text, primary, v["weight"] == "bold", extra, strict, system_fonts, source.where)
+        text, faces = self._fonts(text, primary, v["weight"] == "bold", policy, source.where)
         if not text:
             return None
         low, high = v["size"]
@@ -425,15 +430,15 @@ class Template:
         text: str,
         primary: FontFace,
         bold: bool,
-        extra: tuple[FontFace, ...],
-        strict: bool,
-        system_fonts: bool,
+        policy: _Fonts,
         where: str,
     ) -> tuple[str, tuple[FontFace, ...]]:
-        chain_key = (primary, bold, extra, system_fonts)
+        chain_key = (primary, bold, policy.extra, policy.system)
         chain = self._chains.get(chain_key)
         if chain is None:
-            chain = self._chains[chain_key] = FontChain.build(primary, bold=bold, extra=extra, system=system_fonts)
+            chain = self._chains[chain_key] = FontChain.build(
+                primary, bold=bold, extra=policy.extra, system=policy.system
+            )
         used = {0}
         kept: list[str] = []
         missing: list[str] = []
@@ -450,7 +455,7 @@ class Template:
                 f"{where}: no font in the fallback chain has {shown}; left out. "
                 "Install a font that covers it (see the README) or add one with --font / 'fonts'."
             )
-            if strict:
+            if policy.strict:
                 raise MissingGlyphError(message)
             logger.warning(message)
         if kept and kept[-1] == ELLIPSIS:
