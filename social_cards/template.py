@@ -276,11 +276,13 @@ class Template:
     width: int
     height: int
     defaults: dict[str, str]
-    layers: list[_LayerSource]
+    layers: list[_LayerSource] = field(repr=False)
     digest: str
-    _chains: dict[tuple[FontFace, bool, tuple[FontFace, ...], bool], FontChain] = field(default_factory=dict)
-    _svg_sources: dict[Path, jinja2.Template] = field(default_factory=dict)
-    _layer_memo: dict[tuple[object, ...], Layer | None] = field(default_factory=dict)
+    _chains: dict[tuple[FontFace, bool, tuple[FontFace, ...], bool], FontChain] = field(
+        default_factory=dict, repr=False
+    )
+    _svg_sources: dict[Path, jinja2.Template] = field(default_factory=dict, repr=False)
+    _layer_memo: dict[tuple[object, ...], Layer | None] = field(default_factory=dict, repr=False)
 
     def context(self, card: CardInput) -> dict[str, Any]:
         """The variables layers see for ``card``."""
