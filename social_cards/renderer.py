@@ -35,8 +35,33 @@ MAX_IMAGE_PIXELS = 40_000_000
 """Largest image (width × height) a layer may decode; bigger ones are refused."""
 
 _PREFIX_MEMO_ENTRIES = 8
-_prefix_memo: OrderedDict[str, Image.Image] = OrderedDict()
-_memo_lock = threading.Lock()
+_SVG_MEMO_ENTRIES = 32
+
+
+class _Memo:
+    """A small thread-safe LRU table of drawn images."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._table: OrderedDict[object, Image.Image] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> Image.Image | None:
+        with self._lock:
+            image = self._table.get(key)
+            if image is not None:
+                self._table.move_to_end(key)
+            return image
+
+    def put(self, key: object, image: Image.Image) -> None:
+        with self._lock:
+            self._table[key] = image
+            while len(self._table) > self.entries:
+                self._table.popitem(last=False)
+
+
+_prefix_memo = _Memo(_PREFIX_MEMO_ENTRIES)
+_svg_memo = _Memo(_SVG_MEMO_ENTRIES)
 
 CAIRO_HINT = (
     "SVG layers need the cairo library: install it with 'apt-get install libcairo2' (Debian/Ubuntu), "
@@ -75,18 +100,13 @@ def render(spec: CardSpec) -> Image.Image:
 def _prefix(spec: CardSpec, layers: tuple[Layer, ...]) -> Image.Image:
     doc = {"size": [spec.width, spec.height], "layers": [layer.canonical() for layer in layers]}
     memo_key = bytes_digest(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
-    with _memo_lock:
-        cached = _prefix_memo.get(memo_key)
-        if cached is not None:
-            _prefix_memo.move_to_end(memo_key)
-            return cached.copy()
+    cached = _prefix_memo.get(memo_key)
+    if cached is not None:
+        return cached.copy()
     canvas = Image.new("RGB", (spec.width, spec.height), "white")
     for layer in layers:
         _draw_layer(canvas, layer)
-    with _memo_lock:
-        _prefix_memo[memo_key] = canvas.copy()
-        while len(_prefix_memo) > _PREFIX_MEMO_ENTRIES:
-            _prefix_memo.popitem(last=False)
+    _prefix_memo.put(memo_key, canvas.copy())
     return canvas
 
 
@@ -215,16 +235,11 @@ class _Fetcher:
         return b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 
 
-_svg_memo: OrderedDict[tuple[str, int, int], Image.Image] = OrderedDict()
-
-
 def _rasterize_svg(markup: str, base: Path, width: int, height: int) -> Image.Image:
-    memo_key = (bytes_digest(markup.encode("utf-8")) + str(base), width, height)
-    with _memo_lock:
-        cached = _svg_memo.get(memo_key)
-        if cached is not None:
-            _svg_memo.move_to_end(memo_key)
-            return cached
+    memo_key = (bytes_digest(markup.encode("utf-8")), str(base), width, height)
+    cached = _svg_memo.get(memo_key)
+    if cached is not None:
+        return cached
     surface = _cairosvg()
     try:
         png = surface.PNGSurface.convert(  # type: ignore[attr-defined]
@@ -240,10 +255,7 @@ def _rasterize_svg(markup: str, base: Path, width: int, height: int) -> Image.Im
     image = Image.open(io.BytesIO(png)).convert("RGBA")
     if image.size != (width, height):
         image = _fit(image, Box(0, 0, width, height), "contain")
-    with _memo_lock:
-        _svg_memo[memo_key] = image
-        while len(_svg_memo) > 32:
-            _svg_memo.popitem(last=False)
+    _svg_memo.put(memo_key, image)
     return image
 
 

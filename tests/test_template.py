@@ -174,8 +174,8 @@ def test_missing_cairo_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
     render_module._cairosvg_module.cache_clear()
     monkeypatch.setattr(render_module, "_cairosvg_module", no_cairo)
-    monkeypatch.setattr(render_module, "_svg_memo", type(render_module._svg_memo)())
-    monkeypatch.setattr(render_module, "_prefix_memo", type(render_module._prefix_memo)())
+    monkeypatch.setattr(render_module, "_svg_memo", render_module._Memo(render_module._SVG_MEMO_ENTRIES))
+    monkeypatch.setattr(render_module, "_prefix_memo", render_module._Memo(render_module._PREFIX_MEMO_ENTRIES))
     from social_cards import RenderError
 
     with pytest.raises(RenderError, match="apt-get install libcairo2"):
