@@ -262,33 +262,29 @@ def typeset(text: str, chain: FontChain, style: TextStyle) -> TextBlock:
     def allowed_lines(size: int) -> int:
         return min(style.max_lines, max(1, int((style.height + 0.5) // (style.line_height * size))))
 
-    def fits(size: int) -> bool:
-        allowed = allowed_lines(size)
-        lines = _wrap(words, widths, size / style.max_size * _SCALE_MARGIN, style.width)
-        if len(lines) > allowed:
-            return False
+    def lines_at(size: int, stop_after: int) -> list[list[_Item]]:
+        """Wrapped lines at ``size``; stops counting once there are more than ``stop_after``."""
         measure = _Measure(chain, size)
-        total = 0
-        for line in lines:
-            total += len(_break_long(line, measure, style.width)) if _is_one_word(line) else 1
-            if total > allowed:
-                return False
-        return True
+        lines: list[list[_Item]] = []
+        for line in _wrap(words, widths, size / style.max_size * _SCALE_MARGIN, style.width):
+            lines.extend(_break_long(line, measure, style.width) if _is_one_word(line) else [line])
+            if len(lines) > stop_after:
+                break
+        return lines
 
     lo, hi = style.min_size, style.max_size
     while lo < hi:  # the largest size that fits; the minimum when none does
         mid = (lo + hi + 1) // 2
-        if fits(mid):
+        if len(lines_at(mid, allowed_lines(mid))) <= allowed_lines(mid):
             lo = mid
         else:
             hi = mid - 1
     size = lo
 
-    measure = _Measure(chain, size)
-    wrapped: list[list[_Item]] = []
-    for line in _wrap(words, widths, size / style.max_size * _SCALE_MARGIN, style.width):
-        wrapped.extend(_break_long(line, measure, style.width))
     allowed = allowed_lines(size)
+    measure = _Measure(chain, size)
+    # One line past the allowed ones is enough to know the text is cut, and what to cut.
+    wrapped = lines_at(size, allowed)
     truncated = len(wrapped) > allowed
     if truncated:
         tail = [item for line in wrapped[allowed - 1 :] for item in line]
