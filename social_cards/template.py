@@ -442,17 +442,20 @@ class Template:
                 primary, bold=bold, extra=policy.extra, system=policy.system
             )
         used = {0}
+        ellipsis = chain.face_for(ELLIPSIS)  # the typesetter may need it to cut the text
+        if ellipsis is not None:
+            used.add(ellipsis)
         kept: list[str] = []
         missing: list[str] = []
-        for part in clusters(text + ELLIPSIS):
+        for part in clusters(text):
             index = chain.face_for(part)
             if index is None:
                 missing.append(part)
             else:
                 used.add(index)
                 kept.append(part)
-        if missing and missing != [ELLIPSIS]:
-            shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(m for m in missing if m != ELLIPSIS))
+        if missing:
+            shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(missing))
             message = (
                 f"{where}: no font in the fallback chain has {shown}; left out. "
                 "Install a font that covers it (see the README) or add one with --font / 'fonts'."
@@ -460,8 +463,6 @@ class Template:
             if policy.strict:
                 raise MissingGlyphError(message)
             logger.warning(message)
-        if kept and kept[-1] == ELLIPSIS:
-            kept.pop()
         return " ".join("".join(kept).split()), tuple(chain.faces[i] for i in sorted(used))
 
     def _path(self, value: str, card: CardInput, where: str) -> Path:
