@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SocialCardsError
-from .output import OutputFormat
+from .output import OutputFormat, write_card
 from .pool import Job, Outcome, RenderPool
 from .store import Store
 from .template import CardInput, Template, load_template
@@ -212,9 +212,9 @@ def render_jsonl(
             line_of.pop(outcome.key, None)
             report.drawn += 1
             if outcome.job.target is not None:
+                data = outcome.job.target.read_bytes()
                 for extra in copies.pop(outcome.key, []):
-                    extra.parent.mkdir(parents=True, exist_ok=True)
-                    extra.write_bytes(outcome.job.target.read_bytes())
+                    write_card(extra, data)
         if progress is not None:
             progress(report)
 

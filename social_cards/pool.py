@@ -56,9 +56,16 @@ _store: Store | None = None
 
 
 def _init_worker(cache_dir: Path | None, build_id: str | None) -> None:
-    global _store
     # The parent decides what an interrupt means; workers just stop when told to.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _use_store(cache_dir, build_id)
+
+
+def _use_store(cache_dir: Path | None, build_id: str | None) -> None:
+    """Open the store this process's jobs write to (closing one opened before)."""
+    global _store
+    if _store is not None:
+        _store.close()
     _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
 
 
@@ -115,7 +122,7 @@ class RenderPool:
         cancelled; finished ones are already in the cache.
         """
         if self.workers == 1:
-            _init_worker_inline(self.cache_dir, self.build_id)
+            _use_store(self.cache_dir, self.build_id)
             for job in jobs:
                 outcome = _run_job(job)
                 if on_done is not None:
@@ -152,13 +159,6 @@ class RenderPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _init_worker_inline(cache_dir: Path | None, build_id: str | None) -> None:
-    global _store
-    if _store is not None:
-        _store.close()
-    _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
 
 
 def _finish(done: set[futures.Future[Outcome]], on_done: Callable[[Outcome], None] | None) -> Iterator[Outcome]:
