@@ -1,17 +1,21 @@
-"""A batch of cards from a JSON Lines file: parse, resolve, look up, draw what is missing.
+"""Batches of cards: look up, materialize what is cached, draw the rest in the pool.
 
-Each line is one card: ``title`` (required), ``description``, ``template``,
-``options``, ``output`` (a path under the output folder), and the other page
-variables (``site_name``, ``site_url``, ``page_url``, ``date``, ``authors``,
-``tags``, ``categories``, ``logo``). A line that cannot be used is reported with
-its number and reason; the rest goes on.
+:func:`run_batch` is the one path every front door takes (the MkDocs plugin and
+``social-cards render``): requests are handled in chunks, each chunk with one
+query for the keys earlier runs resolved its inputs to, one query for the cached
+cards, and the misses handed to the pool, so memory stays flat however many
+cards there are. :func:`render_jsonl` feeds it from a JSON Lines file: each line
+is one card, ``title`` (required), ``description``, ``template``, ``options``,
+``output`` (a path under the output folder), and the other page variables
+(``site_name``, ``site_url``, ``page_url``, ``date``, ``authors``, ``tags``,
+``categories``, ``logo``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +23,14 @@ from typing import Any
 from .errors import SocialCardsError
 from .output import OutputFormat, write_card
 from .pool import Job, Outcome, RenderPool
-from .store import Store
+from .spec import CardSpec
+from .store import Resolved, Store
 from .template import CardInput, Template, load_template
 
-__all__ = ["BatchReport", "LineError", "render_jsonl"]
+__all__ = ["BatchReport", "CardError", "CardRequest", "CardResult", "render_jsonl", "run_batch"]
 
 LOOKUP_CHUNK = 500
-"""Lines resolved and looked up together: one store query each, and bounded memory."""
+"""Requests resolved and looked up together: one store query each, and bounded memory."""
 
 _TEXT_FIELDS = ("title", "description", "site_name", "site_url", "page_url", "date")
 _LIST_FIELDS = ("authors", "tags", "categories")
@@ -33,11 +38,46 @@ _KNOWN = {*_TEXT_FIELDS, *_LIST_FIELDS, "template", "options", "output", "logo",
 
 
 @dataclass(frozen=True, slots=True)
-class LineError:
-    """A card that could not be made: its line number and why."""
+class CardError:
+    """A card that could not be made: where it came from (a line number, a page) and why."""
 
-    line: int
+    ref: str
     reason: str
+
+
+def _nowhere(key: str) -> Path | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CardRequest:
+    """One card a batch should make.
+
+    Attributes:
+        ref: where the card comes from, for messages (a line number, a page's path).
+        resolve: makes the card's spec; raises :class:`SocialCardsError` when it cannot.
+        fingerprint: ``Template.fingerprint`` of the same inputs, or None. With it, a
+            warm run takes the key from the cache and never calls ``resolve``.
+        place: where to put a copy of the card, given its key (None: only cache it);
+            raises :class:`SocialCardsError` for a place that is not allowed.
+    """
+
+    ref: str
+    resolve: Callable[[], CardSpec]
+    fingerprint: str | None = None
+    place: Callable[[str], Path | None] = _nowhere
+
+
+@dataclass(frozen=True, slots=True)
+class CardResult:
+    """A card that is ready: in the cache (if it is on) and at its target (if any)."""
+
+    ref: str
+    key: str
+    width: int
+    height: int
+    target: Path | None
+    cached: bool
 
 
 @dataclass(slots=True)
@@ -48,7 +88,7 @@ class BatchReport:
     cached: int = 0
     drawn: int = 0
     failed: int = 0
-    errors: list[LineError] = field(default_factory=list)
+    errors: list[CardError] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -121,6 +161,135 @@ def _target(out_dir: Path, output: str | None, key: str, fmt: OutputFormat) -> P
     return target
 
 
+def run_batch(
+    requests: Iterable[CardRequest],
+    store: Store,
+    pool: RenderPool,
+    *,
+    strict: bool = False,
+    progress: Callable[[BatchReport], None] | None = None,
+    on_card: Callable[[CardResult], None] | None = None,
+) -> BatchReport:
+    """Make every requested card: cached ones are only placed, the rest drawn by ``pool``.
+
+    ``on_card`` hears of each card once it is ready; failures go to the report's
+    ``errors``. With ``strict``, the first failure stops the batch.
+
+    Raises:
+        SocialCardsError: with ``strict``, the first failure (naming its ``ref``).
+    """
+    report = BatchReport()
+    # Cards being drawn, by key: the request that draws it, and others that want the same card.
+    drawing: dict[str, tuple[_Pending, list[_Pending]]] = {}
+
+    def fail(ref: str, reason: str) -> None:
+        report.failed += 1
+        report.errors.append(CardError(ref, reason))
+        if strict:
+            raise _StopBatch(f"{ref}: {reason}")
+
+    def ready(item: _Pending, cached: bool) -> None:
+        if cached:
+            report.cached += 1
+        else:
+            report.drawn += 1
+        if on_card is not None:
+            on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
+
+    def chunks() -> Iterator[list[CardRequest]]:
+        chunk: list[CardRequest] = []
+        for request in requests:
+            report.cards += 1
+            chunk.append(request)
+            if len(chunk) >= LOOKUP_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def jobs() -> Iterator[Job]:
+        for chunk in chunks():
+            yield from lookup(chunk)
+
+    def lookup(chunk: list[CardRequest]) -> Iterator[Job]:
+        known = store.recall(r.fingerprint for r in chunk if r.fingerprint is not None)
+        learned: list[tuple[str, Resolved]] = []
+        items: list[_Pending] = []
+        for request in chunk:
+            try:
+                recalled = known.get(request.fingerprint) if request.fingerprint is not None else None
+                if recalled is not None:
+                    item = _Pending(request, recalled.key, recalled.width, recalled.height, None)
+                else:
+                    spec = request.resolve()
+                    item = _Pending(request, spec.key, spec.width, spec.height, spec)
+                    if request.fingerprint is not None:
+                        learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
+                item.target = request.place(item.key)
+            except SocialCardsError as exc:
+                fail(request.ref, str(exc))
+                continue
+            items.append(item)
+        store.remember(learned)
+        served = store.materialize_many((item.key, item.target) for item in items)
+        for item in items:
+            if item.key in served:
+                ready(item, cached=True)
+            elif item.key in drawing:
+                drawing[item.key][1].append(item)  # the same card again: copied once drawn
+            else:
+                try:
+                    spec = item.spec or item.request.resolve()  # known by fingerprint, but no longer cached
+                except SocialCardsError as exc:
+                    fail(item.request.ref, str(exc))
+                    continue
+                drawing[item.key] = (item, [])
+                yield Job(spec, item.target)
+        if progress is not None:
+            progress(report)
+
+    def done(outcome: Outcome) -> None:
+        first, others = drawing.pop(outcome.key)
+        if outcome.error is not None:
+            for item in (first, *others):
+                fail(item.request.ref, outcome.error)
+        else:
+            ready(first, cached=False)
+            data = first.target.read_bytes() if first.target is not None and others else None
+            for item in others:
+                if item.target is not None and data is not None:
+                    write_card(item.target, data)
+                elif item.target is not None:
+                    store.materialize_many([(item.key, item.target)])
+                ready(item, cached=True)
+        if progress is not None:
+            progress(report)
+
+    try:
+        for _ in pool.run(jobs(), on_done=done):
+            pass
+    except _StopBatch as exc:
+        raise SocialCardsError(str(exc)) from None
+    return report
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: CardRequest
+    key: str
+    width: int
+    height: int
+    spec: CardSpec | None
+    target: Path | None = None
+
+
+def _failing(reason: str) -> Callable[[], CardSpec]:
+    def resolve() -> CardSpec:
+        raise SocialCardsError(reason)
+
+    return resolve
+
+
 def render_jsonl(
     source: Path,
     store: Store,
@@ -134,93 +303,45 @@ def render_jsonl(
     """Make every card a JSON Lines file describes; returns the counts and the line errors.
 
     Cards already cached are only copied to ``out_dir`` (if given); the rest are drawn
-    by ``pool``. With ``strict``, the first bad line or failed card stops the batch.
+    by ``pool``. A line that cannot be used is reported with its number and reason
+    (``CardError.ref`` is ``FILE:LINE``); the rest goes on. With ``strict``, the
+    first bad line or failed card stops the batch.
 
     Raises:
         SocialCardsError: the source cannot be read; or, with ``strict``, the first failure.
     """
-    report = BatchReport()
     templates: dict[str, Template] = {}
     base = source.parent
 
-    def fail(line: int, reason: str) -> None:
-        report.failed += 1
-        report.errors.append(LineError(line, reason))
-        if strict:
-            raise _StopBatch(f"line {line}: {reason}")
+    def request(number: int, raw: str) -> CardRequest:
+        ref = f"{source}:{number}"
+        try:
+            card, template_ref, fmt, output = _card(json.loads(raw), base)
+            template = templates.get(template_ref)
+            if template is None:
+                local = base / template_ref
+                template = templates[template_ref] = load_template(local if local.is_dir() else template_ref)
+        except json.JSONDecodeError as exc:
+            return CardRequest(ref, _failing(f"invalid JSON: {exc.msg} (column {exc.colno})"))
+        except SocialCardsError as exc:
+            return CardRequest(ref, _failing(str(exc)))
 
-    def resolved_lines() -> Iterator[tuple[int, str, Job]]:
+        def resolve() -> CardSpec:
+            return template.resolve(card, output=fmt, fonts=fonts, strict=strict)
+
+        def place(key: str) -> Path | None:
+            return _target(out_dir, output, key, fmt) if out_dir is not None else None
+
+        return CardRequest(ref, resolve, template.fingerprint(card, output=fmt, fonts=fonts, strict=strict), place)
+
+    def requests() -> Iterator[CardRequest]:
         try:
             handle = source.open(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise SocialCardsError(f"cannot read {source}: {exc.strerror or exc}") from None
         with handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                report.cards += 1
-                try:
-                    card, template_ref, fmt, output = _card(json.loads(raw), base)
-                    template = templates.get(template_ref)
-                    if template is None:
-                        local = base / template_ref
-                        template = load_template(local if local.is_dir() else template_ref)
-                        templates[template_ref] = template
-                    spec = template.resolve(card, output=fmt, fonts=fonts, strict=strict)
-                    target = _target(out_dir, output, spec.key, fmt) if out_dir is not None else None
-                except json.JSONDecodeError as exc:
-                    fail(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                    continue
-                except SocialCardsError as exc:
-                    fail(number, str(exc))
-                    continue
-                yield number, spec.key, Job(spec, target)
+                if raw.strip():
+                    yield request(number, raw)
 
-    line_of: dict[str, int] = {}
-    copies: dict[str, list[Path]] = {}
-
-    def jobs() -> Iterator[Job]:
-        chunk: list[tuple[int, str, Job]] = []
-        for item in resolved_lines():
-            chunk.append(item)
-            if len(chunk) >= LOOKUP_CHUNK:
-                yield from lookup(chunk)
-                chunk = []
-        yield from lookup(chunk)
-
-    def lookup(chunk: list[tuple[int, str, Job]]) -> Iterator[Job]:
-        served = store.materialize_many((key, job.target) for _, key, job in chunk)
-        drawing: dict[str, Job] = {}
-        for number, key, job in chunk:
-            if key in served:
-                report.cached += 1
-            elif key in drawing:
-                if job.target is not None:  # the same card under two names: copy when drawn
-                    copies.setdefault(key, []).append(job.target)
-                report.cached += 1
-            else:
-                drawing[key] = job
-                line_of[key] = number
-        if progress is not None:
-            progress(report)
-        yield from drawing.values()
-
-    def done(outcome: Outcome) -> None:
-        if outcome.error is not None:
-            fail(line_of.pop(outcome.key, 0), outcome.error)
-        else:
-            line_of.pop(outcome.key, None)
-            report.drawn += 1
-            if outcome.job.target is not None:
-                data = outcome.job.target.read_bytes()
-                for extra in copies.pop(outcome.key, []):
-                    write_card(extra, data)
-        if progress is not None:
-            progress(report)
-
-    try:
-        for _ in pool.run(jobs(), on_done=done):
-            pass
-    except _StopBatch as exc:
-        raise SocialCardsError(str(exc)) from None
-    return report
+    return run_batch(requests(), store, pool, strict=strict, progress=progress)

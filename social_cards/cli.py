@@ -215,7 +215,7 @@ def _render(args: argparse.Namespace) -> int:
             pool.close()
             progress.end()
     for error in report.errors:
-        print(f"social-cards: {args.source}:{error.line}: {error.reason}", file=sys.stderr)
+        print(f"social-cards: {error.ref}: {error.reason}", file=sys.stderr)
     seconds = report.seconds
     rate = report.done / seconds if seconds > 0 else 0.0
     print(

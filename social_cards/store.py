@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_CACHE_DIR",
     "FORMAT_VERSION",
     "PruneResult",
+    "Resolved",
     "Store",
     "StoreStats",
     "parse_age",
@@ -74,6 +75,8 @@ CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used);
 CREATE TABLE IF NOT EXISTS builds (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS resolved (
+    fingerprint TEXT PRIMARY KEY, key TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL);
 """
 
 
@@ -113,6 +116,15 @@ class PruneResult:
     removed: int
     freed_bytes: int
     dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a card's inputs resolved to last time: its key and picture size."""
+
+    key: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +336,41 @@ class Store:
             return {}
         return found
 
+    def recall(self, fingerprints: Iterable[str]) -> dict[str, Resolved]:
+        """The keys earlier runs resolved these input fingerprints to (one query per few hundred).
+
+        A fingerprint digests every input of a resolve (see ``Template.fingerprint``), so a
+        warm build learns each page's key without resolving the template again.
+        """
+        found: dict[str, Resolved] = {}
+        if self._usage is None:
+            return found
+        wanted = list(dict.fromkeys(fingerprints))
+        try:
+            for start in range(0, len(wanted), _SQLITE_MAX_PARAMS):
+                chunk = wanted[start : start + _SQLITE_MAX_PARAMS]
+                marks = ",".join("?" * len(chunk))
+                for fingerprint, key, width, height in self._usage.execute(
+                    f"SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({marks})",  # noqa: S608
+                    chunk,
+                ):
+                    found[fingerprint] = Resolved(key, width, height)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return {}
+        return found
+
+    def remember(self, resolved: Iterable[tuple[str, Resolved]]) -> None:
+        """Record what input fingerprints resolved to, in one transaction."""
+        rows = [(fingerprint, r.key, r.width, r.height) for fingerprint, r in resolved]
+        if self._usage is None or not rows:
+            return
+        try:
+            with self._transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO resolved VALUES (?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+
     def _settle(self, key: str, outcome: str, reason: str = "") -> None:
         if outcome == "hit":
             self._counts["hits"] += 1
@@ -513,6 +560,7 @@ class Store:
         if not dry_run:
             with self._transaction() as db:
                 db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in doomed])
+                db.execute("DELETE FROM resolved WHERE key NOT IN (SELECT key FROM entries)")
             for key in doomed:
                 self._cache.delete(key)
             for folder in old_versions:

@@ -83,7 +83,7 @@ def test_strict_stops_at_the_first_bad_line(tmp_path: Path) -> None:
     """--strict stops at the first bad line with its number."""
     source = _jsonl(tmp_path / "c.jsonl", [{"title": "a"}, "{bad", *({"title": f"n{i}"} for i in range(30))])
     result = run_cli("render", str(source), "--strict", "--workers", "1")
-    assert result.returncode == 1 and "line 2" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "c.jsonl:2: invalid JSON" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_plain_progress_when_not_a_terminal(tmp_path: Path) -> None:
