@@ -193,6 +193,7 @@ def run_batch(
             report.cached += 1
         else:
             report.drawn += 1
+            store.touch([item.key])  # drawn by a worker, perhaps one started for an earlier build
         if on_card is not None:
             on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
 

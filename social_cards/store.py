@@ -436,6 +436,11 @@ class Store:
         self._counts["misses"] += len({key for key, _ in pairs} - served - failed.keys())
         return served
 
+    def touch(self, keys: Iterable[str]) -> None:
+        """Record ``keys`` as used by this build (cards other processes of the build wrote)."""
+        now = time.time()
+        self._used.update(dict.fromkeys(keys, now))
+
     def put(self, key: str, data: bytes) -> bool:
         """Store a card; False when the cache is off or the write failed (with one warning)."""
         if self._cache is None or self._usage is None:

@@ -280,6 +280,8 @@ class Template:
     defaults: dict[str, str]
     layers: list[_LayerSource] = field(repr=False)
     digest: str
+    theme_color: tuple[str, ...] = ()
+    """Options a site theme's primary colour fills when the user does not set them."""
     _chains: dict[tuple[FontFace, bool, tuple[FontFace, ...], bool], FontChain] = field(
         default_factory=dict, repr=False
     )
@@ -662,6 +664,13 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
     options = doc.get("options", {})
     if not isinstance(options, dict):
         raise TemplateError(f"{layout_path}: [options] must be a table of default option values")
+    theme_color = doc.get("theme_color", [])
+    theme_color = [theme_color] if isinstance(theme_color, str) else theme_color
+    if not isinstance(theme_color, list) or not all(isinstance(n, str) and n in options for n in theme_color):
+        raise TemplateError(
+            f"{layout_path}: theme_color must name options of [options] (a name or a list of names), "
+            f"got {doc.get('theme_color')!r}"
+        )
     raw_layers = doc.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise TemplateError(f"{layout_path}: expected at least one [[layers]] table")
@@ -689,6 +698,7 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
         height=height,
         defaults={str(k): str(v) for k, v in options.items()},
         layers=layers,
+        theme_color=tuple(theme_color),
         digest=_folder_digest(root),
         font_files=_font_files(raw_layers, root),
     )

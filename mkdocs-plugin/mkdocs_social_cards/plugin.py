@@ -1,117 +1,202 @@
-"""MkDocs hooks: draw each page's card into the site and point ``og:image`` at it.
+"""MkDocs hooks: collect pages, make every card in one batch, add the meta tags.
 
-The hooks only gather page data and call the library; drawing and keys live in
-``social_cards``.
+Pages are gathered as MkDocs reads them; once every page is read (``on_env``,
+before any page is written) all cards are made in one batch: one pass of
+lookups, cached cards linked into the site, the rest drawn in a process pool.
+Each page's tags are then added as it is written. The work lives in
+:mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
 """
 
 from __future__ import annotations
 
-import html
-import posixpath
+import logging
+import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from social_cards import CardInput, OutputFormat, SocialCardsError, Template, draw, load_template
-from social_cards.output import write_card
+from social_cards import OutputFormat, SocialCardsError
+from social_cards.pool import RenderPool
+from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Store
 
-log = get_plugin_logger(__name__)
+from .cards import Settings, SiteCards, check_cards_dir
+from .tags import insert_tags
+
+__all__ = ["SocialCardsPlugin", "settings_from"]
+
+# MkDocs' plugin logger would prefix "[social-cards]"; the build summary has a fixed form instead.
+log = logging.getLogger("mkdocs.plugins.social_cards")
 
 
 class _PluginConfig(Config):
     enabled = c.Type(bool, default=True)
-    """Set to false to build without cards."""
+    """Set to false to build without cards (for example in a quick local preview)."""
     template = c.Type(str, default="default")
-    """A built-in template name, or a template folder relative to mkdocs.yml."""
+    """A built-in template name (`social-cards templates` lists them), or a template folder relative to mkdocs.yml."""
     options = c.Type(dict, default={})
-    """Template options such as colours."""
+    """Template options such as colours, for every page (a page's `social: options` wins)."""
     fonts = c.ListOfItems(c.Type(str), default=[])
-    """Extra fallback font files, relative to mkdocs.yml."""
+    """Extra fallback font files, relative to mkdocs.yml, tried after the bundled fonts."""
+    system_fonts = c.Type(bool, default=True)
+    """Let installed fonts (emoji, CJK, ...) draw characters the template's fonts lack."""
+    logo = c.Optional(c.Type(str))
+    """A logo file relative to mkdocs.yml (default: the theme's logo)."""
+    cache_dir = c.Optional(c.Type(str))
+    """The card cache, relative to mkdocs.yml (default: $SOCIAL_CARDS_CACHE_DIR, else .cache/social-cards)."""
     cards_dir = c.Type(str, default="assets/images/social")
     """Where cards go inside the site."""
+    card_names = c.Choice(("page", "hash"), default="page")
+    """`page`: a card is named after its page (posts/foo.png); `hash`: after its content key, for cache-busting."""
+    include = c.ListOfItems(c.Type(str), default=[])
+    """Globs on page source paths (`blog/**`); when given, only matching pages get cards."""
+    exclude = c.ListOfItems(c.Type(str), default=[])
+    """Globs on page source paths that get no card (`drafts/**`, `**/index.md`)."""
     format = c.Choice(("png", "jpeg", "webp"), default="png")
     """The card file format."""
+    workers = c.Optional(c.Type(int))
+    """Processes drawing cards (default: all cores)."""
     strict = c.Type(bool, default=False)
-    """Fail the build when a card cannot be drawn (default: warn and go on)."""
+    """Fail the build when a card cannot be made (default: warn, leave that page without a card, go on)."""
+
+
+def settings_from(options: _PluginConfig | dict[str, Any], base: Path) -> tuple[Settings, Path, int | None]:
+    """The checked settings, the cache folder and the worker count of a plugin configuration.
+
+    Raises:
+        SocialCardsError: an option is out of range or names a missing file.
+    """
+    get = options.get
+    workers = get("workers")
+    if workers is not None and workers < 1:
+        raise SocialCardsError(f"workers must be 1 or more, got {workers}")
+    fonts = tuple((base / str(f)).resolve() for f in get("fonts") or [])
+    for font in fonts:
+        if not font.is_file():
+            raise SocialCardsError(f"fonts: {font} is not a file (paths are relative to mkdocs.yml)")
+    logo = (base / str(get("logo"))).resolve() if get("logo") else None
+    if logo is not None and not logo.is_file():
+        raise SocialCardsError(f"logo: {logo} is not a file (paths are relative to mkdocs.yml)")
+    options_value = get("options") or {}
+    bad = [k for k, v in options_value.items() if isinstance(v, (dict, list))]
+    if bad:
+        raise SocialCardsError(f"options: {', '.join(map(str, bad))} must be plain values (text, numbers, colours)")
+    cache = get("cache_dir") or os.environ.get(CACHE_DIR_ENV)
+    cache_dir = (base / Path(str(cache)).expanduser()) if cache else base / DEFAULT_CACHE_DIR
+    settings = Settings(
+        base=base,
+        template=str(get("template") or "default"),
+        options=dict(options_value),
+        fonts=fonts,
+        cards_dir=check_cards_dir(str(get("cards_dir") or "assets/images/social")),
+        card_names=str(get("card_names") or "page"),
+        include=tuple(get("include") or ()),
+        exclude=tuple(get("exclude") or ()),
+        output=OutputFormat.named(str(get("format") or "png")),
+        strict=bool(get("strict")),
+        system_fonts=get("system_fonts") is not False,
+        logo=logo,
+    )
+    return settings, cache_dir, workers
+
+
+class _Forward(logging.Handler):
+    """Warnings of the library (a broken cache, a missing glyph) shown as this plugin's."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.log(record.levelno, "social-cards: %s", record.getMessage())
+
+
+def _forward_library_logs() -> None:
+    library = logging.getLogger("social_cards")
+    if not any(isinstance(h, _Forward) for h in library.handlers):
+        library.addHandler(_Forward(logging.WARNING))
+        library.propagate = False
 
 
 class SocialCardsPlugin(BasePlugin[_PluginConfig]):
-    """Draws a card per page and adds Open Graph and Twitter meta tags."""
+    """A social card for every page, and the Open Graph and Twitter tags that show it."""
 
     def __init__(self) -> None:
-        self._template: Template | None = None
-        self._base = Path.cwd()
+        self._site: SiteCards | None = None
+        self._pages: list[Page] = []
+        self._cache_dir: Path | None = None
+        self._workers: int | None = None
+        self._pool: RenderPool | None = None
+        self._serving = False
+
+    def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
+        # Defining this hook keeps the plugin (and its pool) alive across `mkdocs serve` rebuilds.
+        self._serving = command == "serve"
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        self._site = None
+        self._pages = []
         if not self.config.enabled:
             return config
-        self._base = Path(config.config_file_path).resolve().parent
-        ref = self.config.template
-        local = self._base / ref
+        base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
         try:
-            self._template = load_template(local if local.is_dir() else ref)
+            settings, self._cache_dir, self._workers = settings_from(self.config, base)
+            self._site = SiteCards(settings, config)
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
+        _forward_library_logs()
         if not config.site_url:
-            log.warning(
-                "site_url is not set: og:image needs absolute URLs, so cards are drawn but no meta tags are added"
-            )
+            log.warning("social-cards: site_url is not set: og:image needs absolute URLs, so cards are made but no meta tags added")
         return config
 
+    def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if self._site is not None:
+            self._pages.append(page)
+        return html
+
+    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        if self._site is None or self._cache_dir is None:
+            return env
+        started = time.monotonic()
+        with Store(self._cache_dir) as store:
+            pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
+            try:
+                report = self._site.run(self._pages, store, pool)
+            except SocialCardsError as exc:
+                raise PluginError(f"social-cards: {exc}") from None
+            finally:
+                if not self._serving:
+                    self._close_pool()
+        for warning in self._site.warnings:
+            log.warning("social-cards: %s", warning)
+        made = report.cached + report.drawn
+        log.info(
+            f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) "
+            f"in {time.monotonic() - started:.2f} s"
+        )
+        return env
+
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        if self._template is None:
-            return output
-        output_format = OutputFormat.named(self.config.format)
-        src = Path(page.file.src_uri).with_suffix(output_format.suffix).as_posix()
-        rel = posixpath.join(self.config.cards_dir.strip("/"), src)
-        card = CardInput(
-            title=page.title or config.site_name,
-            description=str(page.meta.get("description") or config.site_description or ""),
-            site_name=config.site_name,
-            site_url=config.site_url or "",
-            page_url=page.canonical_url or "",
-        )
-        try:
-            spec = self._template.resolve(
-                card, output=output_format, fonts=[self._base / f for f in self.config.fonts], strict=self.config.strict
-            )
-            data = draw(spec)
-        except SocialCardsError as exc:
-            if self.config.strict:
-                raise PluginError(f"social-cards: {page.file.src_uri}: {exc}") from None
-            log.warning("%s: no card: %s", page.file.src_uri, exc)
-            return output
-        write_card(Path(config.site_dir) / rel, data)
-        if not config.site_url:
-            return output
-        return _insert_tags(
-            output, _tags(config.site_url.rstrip("/") + "/" + rel, card, spec.width, spec.height, output_format)
-        )
+        tags = self._site.tags.get(page.file.src_uri) if self._site is not None else None
+        return output if tags is None else insert_tags(output, tags)
 
+    def on_build_error(self, *, error: Exception) -> None:
+        if not self._serving:
+            self._close_pool()
 
-def _tags(url: str, card: CardInput, width: int, height: int, output_format: OutputFormat) -> str:
-    def meta(attr: str, name: str, value: Any) -> str:
-        return f'<meta {attr}="{name}" content="{html.escape(str(value), quote=True)}">'
+    def on_shutdown(self) -> None:
+        self._close_pool()
 
-    return "\n".join(
-        [
-            meta("property", "og:image", url),
-            meta("property", "og:image:type", output_format.media_type),
-            meta("property", "og:image:width", width),
-            meta("property", "og:image:height", height),
-            meta("property", "og:image:alt", card.title),
-            meta("name", "twitter:card", "summary_large_image"),
-            meta("name", "twitter:image", url),
-        ]
-    )
+    def _pool_for(self, cache_dir: Path | None, build_id: str) -> RenderPool:
+        if self._pool is None or self._pool.cache_dir != cache_dir:
+            self._close_pool()
+            self._pool = RenderPool(cache_dir, self._workers, build_id=build_id)
+        return self._pool
 
-
-def _insert_tags(output: str, tags: str) -> str:
-    at = output.find("</head>")
-    return output if at < 0 else f"{output[:at]}{tags}\n{output[at:]}"
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

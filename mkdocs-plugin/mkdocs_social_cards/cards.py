@@ -1,0 +1,341 @@
+"""From MkDocs pages to card requests, and from finished cards to each page's tags.
+
+:class:`SiteCards` holds what is the same for every page of a build (templates,
+fonts, theme defaults, where cards go); :meth:`SiteCards.run` resolves every
+page's card and hands the lot to ``social_cards.batch.run_batch`` in one go.
+The plugin and ``social-cards render mkdocs.yml`` both use it, so both compute
+the same keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.pages import Page
+from PIL import Image, UnidentifiedImageError
+
+from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
+from social_cards.batch import BatchReport, CardRequest, CardResult, run_batch
+from social_cards.pool import RenderPool
+from social_cards.spec import CardSpec
+from social_cards.store import Store
+
+from .tags import CardTags
+from .theme import theme_defaults
+
+__all__ = ["FRONT_MATTER_KEYS", "Settings", "SiteCards", "check_cards_dir"]
+
+FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
+"""Keys of a page's ``social:`` front matter."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The plugin's options, checked, with every path made absolute from ``mkdocs.yml``."""
+
+    base: Path
+    template: str = "default"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    fonts: tuple[Path, ...] = ()
+    cards_dir: str = "assets/images/social"
+    card_names: str = "page"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    output: OutputFormat = field(default_factory=OutputFormat)
+    strict: bool = False
+    system_fonts: bool = True
+    logo: Path | None = None
+
+
+@dataclass(slots=True)
+class _PageData:
+    """A page's card, resolved lazily: what the batch needs and what the tags will say."""
+
+    ref: str
+    card: CardInput
+    template: Template
+    kind: str
+
+
+class SiteCards:
+    """Cards for one build of one site.
+
+    Raises:
+        SocialCardsError: the configured template cannot be loaded.
+    """
+
+    def __init__(self, settings: Settings, config: MkDocsConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.site_dir = Path(config.site_dir)
+        self.site_url = (config.site_url or "").rstrip("/") + "/" if config.site_url else ""
+        self._templates: dict[str, Template] = {}
+        self.template = self._template(settings.template)
+        theme = theme_defaults(config)
+        self.logo = settings.logo or theme.logo
+        self.primary = theme.primary
+        self.tags: dict[str, CardTags] = {}
+        self.warnings: list[str] = []
+        self._include = [_glob(g) for g in settings.include]
+        self._exclude = [_glob(g) for g in settings.exclude]
+
+    def _template(self, ref: str) -> Template:
+        template = self._templates.get(ref)
+        if template is None:
+            local = self.settings.base / ref
+            template = self._templates[ref] = load_template(local if local.is_dir() else ref)
+        return template
+
+    def _warn(self, page: Page, message: str) -> None:
+        if self.settings.strict:
+            raise SocialCardsError(f"{page.file.src_uri}: {message}")
+        self.warnings.append(f"{page.file.src_uri}: {message}")
+
+    # --- one page ------------------------------------------------------------------
+
+    def wants_card(self, page: Page) -> bool:
+        """False for pages left out by ``include``/``exclude`` or ``social: cards: false``."""
+        src = page.file.src_uri
+        if self._include and not any(p.fullmatch(src) for p in self._include):
+            return False
+        if any(p.fullmatch(src) for p in self._exclude):
+            return False
+        return _front_matter(page).get("cards", True) is not False
+
+    def page_data(self, page: Page) -> _PageData | CardTags | None:
+        """The card a page asks for, the tags of its own ``image``, or None for no card."""
+        if not self.wants_card(page):
+            return None
+        social = self._checked_front_matter(page)
+        title = _text(social.get("title")) or _text(page.title) or self.config.site_name
+        description = (
+            _text(social.get("description"))
+            or _text(page.meta.get("description"))
+            or _text(self.config.site_description)
+        )
+        date = _date(page)
+        if "image" in social:
+            tags = self._image_tags(page, str(social["image"]), title, description, "article" if date else "website")
+            if tags is not None:
+                return tags
+        template = self.template
+        if "template" in social:
+            try:
+                template = self._template(str(social["template"]))
+            except SocialCardsError as exc:
+                self._warn(page, f"social.template: {exc}; using {self.settings.template!r}")
+        options: dict[str, object] = dict.fromkeys(template.theme_color, self.primary) if self.primary else {}
+        options.update(self.settings.options)
+        options.update(social.get("options") or {})
+        card = CardInput(
+            title=title,
+            description=description,
+            site_name=self.config.site_name,
+            site_url=self.config.site_url or "",
+            page_url=page.canonical_url or "",
+            date=date,
+            authors=_names(getattr(page, "authors", None) or page.meta.get("authors") or page.meta.get("author")),
+            tags=_names(page.meta.get("tags")),
+            categories=_names(getattr(page, "categories", None) or page.meta.get("categories")),
+            logo=self.logo,
+            options=CardInput.options_from(options),
+        )
+        return _PageData(page.file.src_uri, card, template, "article" if date else "website")
+
+    def _checked_front_matter(self, page: Page) -> dict[str, Any]:
+        social = dict(_front_matter(page))
+        for key in list(social):
+            if key not in FRONT_MATTER_KEYS:
+                self._warn(page, f"unknown key social.{key} ignored; expected one of {', '.join(FRONT_MATTER_KEYS)}")
+                del social[key]
+        if "options" in social and not isinstance(social["options"], Mapping):
+            self._warn(page, "social.options must be a mapping of option names to values; ignored")
+            del social["options"]
+        return social
+
+    def _image_tags(self, page: Page, image: str, title: str, description: str, kind: str) -> CardTags | None:
+        """Tags for a page's own picture: a URL as it is, or a file of the docs (never outside them)."""
+        if re.match(r"^https?://", image):
+            media = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif"}
+            suffix = PurePosixPath(image.split("?", 1)[0]).suffix.lower()
+            return CardTags(image, 0, 0, media.get(suffix, "image/png"), title, description, page.canonical_url or "", kind)
+        docs = Path(self.config.docs_dir).resolve()
+        relative = image.lstrip("/") if image.startswith("/") else posixpath.join(posixpath.dirname(page.file.src_uri), image)
+        path = (docs / relative).resolve()
+        if not path.is_relative_to(docs):
+            self._warn(page, f"social.image {image!r} is outside the docs folder; drawing a card instead")
+            return None
+        try:
+            with Image.open(path) as picture:
+                width, height = picture.size
+                media_type = Image.MIME.get(picture.format or "", "image/png")
+        except (OSError, UnidentifiedImageError) as exc:
+            self._warn(page, f"social.image {image!r} cannot be used ({exc}); drawing a card instead")
+            return None
+        url = self.site_url + quote(path.relative_to(docs).as_posix())
+        return CardTags(url, width, height, media_type, title, description, page.canonical_url or "", kind)
+
+    def _place(self, ref: str) -> Callable[[str], Path]:
+        suffix = self.settings.output.suffix
+
+        def place(key: str) -> Path:
+            return self.site_dir / self._card_path(ref, key, suffix)
+
+        return place
+
+    def _card_path(self, ref: str, key: str, suffix: str) -> str:
+        name = f"{key}{suffix}" if self.settings.card_names == "hash" else str(PurePosixPath(ref).with_suffix(suffix))
+        return f"{self.settings.cards_dir}/{name}"
+
+    # --- the batch -------------------------------------------------------------------
+
+    def run(
+        self,
+        pages: Iterable[Page],
+        store: Store,
+        pool: RenderPool,
+        progress: Callable[[BatchReport], None] | None = None,
+    ) -> BatchReport:
+        """Make the cards of ``pages``; fills :attr:`tags` for every page that has one.
+
+        Raises:
+            SocialCardsError: with ``strict``, the first page whose card cannot be made.
+        """
+        settings = self.settings
+        wanted: dict[str, _PageData] = {}
+        for page in pages:
+            data = self.page_data(page)
+            if isinstance(data, CardTags):
+                self.tags[page.file.src_uri] = data
+            elif data is not None:
+                wanted[data.ref] = data
+
+        def requests() -> Iterable[CardRequest]:
+            for data in wanted.values():
+                yield CardRequest(
+                    data.ref,
+                    _resolver(data, settings),
+                    data.template.fingerprint(
+                        data.card,
+                        output=settings.output,
+                        fonts=settings.fonts,
+                        strict=settings.strict,
+                        system_fonts=settings.system_fonts,
+                    ),
+                    self._place(data.ref),
+                )
+
+        def ready(result: CardResult) -> None:
+            data = wanted[result.ref]
+            if not self.site_url:
+                return
+            card = data.card
+            path = self._card_path(result.ref, result.key, settings.output.suffix)
+            self.tags[result.ref] = CardTags(
+                self.site_url + quote(path),
+                result.width,
+                result.height,
+                settings.output.media_type,
+                clean_text(card.title),
+                clean_text(card.description),
+                card.page_url,
+                data.kind,
+            )
+
+        report = run_batch(requests(), store, pool, strict=settings.strict, progress=progress, on_card=ready)
+        self.warnings.extend(f"{e.ref}: no card: {e.reason}" for e in report.errors)
+        return report
+
+
+def _resolver(data: _PageData, settings: Settings) -> Callable[[], CardSpec]:
+    def resolve() -> CardSpec:
+        return data.template.resolve(
+            data.card,
+            output=settings.output,
+            fonts=settings.fonts,
+            strict=settings.strict,
+            system_fonts=settings.system_fonts,
+        )
+
+    return resolve
+
+
+def _front_matter(page: Page) -> Mapping[str, Any]:
+    social = page.meta.get("social")
+    return social if isinstance(social, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """Names from a string, a list, or objects with a ``name`` or ``title`` (Material's authors, categories)."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        name = getattr(item, "name", None) or getattr(item, "title", None) or item
+        if isinstance(name, (str, int, float)) and str(name).strip():
+            out.append(str(name).strip())
+    return tuple(out)
+
+
+def _date(page: Page) -> str:
+    """A post's date as text: Material's blog date, or a ``date`` in the front matter."""
+    value: object = None
+    config = getattr(page, "config", None)
+    date = getattr(config, "date", None)
+    if date is not None:
+        value = getattr(date, "created", None) or date
+    if value is None:
+        value = page.meta.get("date")
+    if isinstance(value, Mapping):
+        value = value.get("created")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value:%B} {value.day}, {value.year}"
+    return _text(value) if isinstance(value, str) else ""
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A glob on source paths: ``*`` and ``?`` stay within a folder, ``**/`` spans folders."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def check_cards_dir(value: str) -> str:
+    """``cards_dir`` as a clean relative folder inside the site.
+
+    Raises:
+        SocialCardsError: an absolute path, or one that climbs out of the site.
+    """
+    path = PurePosixPath(value.replace("\\", "/").strip("/"))
+    if value.startswith(("/", "\\")) or ".." in path.parts or re.match(r"^[A-Za-z]:", value) or not path.parts:
+        raise SocialCardsError(f"cards_dir must be a folder inside the site such as 'assets/images/social', got {value!r}")
+    return path.as_posix()

@@ -1,0 +1,67 @@
+"""Open Graph and Twitter meta tags: built escaped, added to a page's head once each."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+__all__ = ["CardTags", "insert_tags"]
+
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_EXISTING = re.compile(
+    r"""<meta\b[^>]*?\b(?:property|name)\s*=\s*["']?((?:og|twitter):[\w:.-]+)""",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CardTags:
+    """What a page's tags say. ``image`` is an absolute URL; text is plain text."""
+
+    image: str
+    width: int
+    height: int
+    media_type: str
+    title: str
+    description: str
+    url: str
+    kind: str = "website"
+
+    def pairs(self) -> list[tuple[str, str, str]]:
+        """(attribute, name, value) for every tag, in the order they are written."""
+        og = [
+            ("og:type", self.kind),
+            ("og:title", self.title),
+            ("og:description", self.description),
+            ("og:url", self.url),
+            ("og:image", self.image),
+            ("og:image:type", self.media_type),
+            ("og:image:width", str(self.width)),
+            ("og:image:height", str(self.height)),
+            ("og:image:alt", self.title),
+        ]
+        twitter = [
+            ("twitter:card", "summary_large_image"),
+            ("twitter:title", self.title),
+            ("twitter:description", self.description),
+            ("twitter:image", self.image),
+        ]
+        return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
+
+
+def insert_tags(page_html: str, tags: CardTags) -> str:
+    """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
+    end = _HEAD_END.search(page_html)
+    if end is None:
+        return page_html
+    head = page_html[: end.start()]
+    present = {m.group(1).lower() for m in _EXISTING.finditer(head)}
+    lines = [
+        f'<meta {attr}="{name}" content="{html.escape(value, quote=True)}">'
+        for attr, name, value in tags.pairs()
+        if name not in present
+    ]
+    if not lines:
+        return page_html
+    return f"{head}{chr(10).join(lines)}\n{page_html[end.start() :]}"

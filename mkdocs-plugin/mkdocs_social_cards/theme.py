@@ -1,0 +1,90 @@
+"""What a site's theme says about its cards: logo and primary colour.
+
+Material for MkDocs names its primary colours (``indigo``, ``deep-orange``); the
+values below are the shades its stylesheets use for them, so a card matches the
+site's header. Other themes have no palette, and ``custom`` palettes are CSS
+variables we cannot read: then the template's own colours stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+
+__all__ = ["ThemeDefaults", "theme_defaults"]
+
+MATERIAL_PRIMARY = {
+    "red": "#ef5552",
+    "pink": "#e92063",
+    "purple": "#ab47bd",
+    "deep-purple": "#7e56c2",
+    "indigo": "#4051b5",
+    "blue": "#2094f3",
+    "light-blue": "#02a6f2",
+    "cyan": "#00bdd6",
+    "teal": "#009485",
+    "green": "#4cae4f",
+    "light-green": "#8bc34b",
+    "lime": "#cbdc38",
+    "yellow": "#ffec3d",
+    "amber": "#ffc105",
+    "orange": "#ffa724",
+    "deep-orange": "#ff6e42",
+    "brown": "#795649",
+    "grey": "#757575",
+    "blue-grey": "#546d78",
+    "black": "#000000",
+    "white": "#ffffff",
+}
+"""Material for MkDocs' primary palette colours by name."""
+
+_MATERIAL_DEFAULT_ICON = "material/library"
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeDefaults:
+    """What the theme offers: a logo file and a primary colour (either may be missing)."""
+
+    logo: Path | None = None
+    primary: str | None = None
+
+
+def theme_defaults(config: MkDocsConfig) -> ThemeDefaults:
+    """The logo file and primary colour the configured theme shows, where it has them."""
+    theme = config.theme
+    return ThemeDefaults(_logo(config), _primary(theme.get("palette")) if theme.name == "material" else None)
+
+
+def _primary(palette: Any) -> str | None:
+    # A palette toggle is a list of schemes; the first is the one a visitor sees first.
+    if isinstance(palette, list):
+        palette = palette[0] if palette else None
+    if not isinstance(palette, Mapping):
+        return None
+    name = str(palette.get("primary", "")).strip().lower().replace(" ", "-")
+    return MATERIAL_PRIMARY.get(name)
+
+
+def _logo(config: MkDocsConfig) -> Path | None:
+    theme = config.theme
+    logo = theme.get("logo")
+    if isinstance(logo, str) and logo and "://" not in logo and not logo.startswith("data:"):
+        for folder in (config.docs_dir, *theme.dirs):
+            candidate = Path(folder) / logo.lstrip("/")
+            if candidate.is_file():
+                return candidate.resolve()
+        return None
+    if theme.name != "material":
+        return None
+    icons = theme.get("icon")
+    name = icons.get("logo") if isinstance(icons, Mapping) else None
+    name = name if isinstance(name, str) and name else _MATERIAL_DEFAULT_ICON
+    for folder in theme.dirs:
+        candidate = Path(folder) / ".icons" / f"{name}.svg"
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
