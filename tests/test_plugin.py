@@ -1,72 +1,342 @@
-"""The MkDocs plugin in real `mkdocs build` runs of a fixture site."""
+"""The MkDocs plugin in real `mkdocs build` runs of fixture sites in temporary folders."""
 
 from __future__ import annotations
 
 import html.parser
+import os
+import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from conftest import decode
 
+SUMMARY = re.compile(r"social-cards: (\d+) cards \((\d+) cached, (\d+) drawn\) in \d+\.\d+ s")
 
-class _Meta(html.parser.HTMLParser):
+
+class _Head(html.parser.HTMLParser):
+    """Every meta tag of a page: name -> list of contents (a duplicate shows as two)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.meta: dict[str, str] = {}
+        self.meta: dict[str, list[str]] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "meta":
             a = dict(attrs)
             name = a.get("property") or a.get("name")
             if name and a.get("content") is not None:
-                self.meta[name] = a["content"] or ""
+                self.meta.setdefault(name, []).append(a["content"] or "")
 
 
-def _site(root: Path, plugin_config: str = "  - social-cards", site_url: str = "https://example.org/docs/") -> Path:
-    docs = root / "project" / "docs"
-    (docs / "guide").mkdir(parents=True)
-    (docs / "index.md").write_text("# Home\n\nWelcome.\n")
-    (docs / "guide" / "setup.md").write_text(
-        '---\ndescription: "Quotes \\" & <tags>"\n---\n# Set up <em>fast</em> 😃\n\nText.\n'
-    )
-    config = root / "project" / "mkdocs.yml"
-    config.write_text(f"site_name: Fixture Docs\nsite_url: {site_url}\nplugins:\n{plugin_config}\n")
-    return config
+def meta_of(page: Path) -> dict[str, str]:
+    parser = _Head()
+    parser.feed(page.read_text(encoding="utf-8"))
+    duplicated = [k for k, v in parser.meta.items() if len(v) > 1 and k.startswith(("og:", "twitter:"))]
+    assert not duplicated, f"duplicated tags in {page}: {duplicated}"
+    return {k: v[0] for k, v in parser.meta.items()}
 
 
-def _build(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)],
-        capture_output=True, text=True, cwd=cwd, timeout=300, check=False,
+def write_site(root: Path, config: str, pages: dict[str, str]) -> Path:
+    for name, text in pages.items():
+        path = root / "docs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    return root / "mkdocs.yml"
+
+
+def build(
+    config: Path, cwd: Path | None = None, *extra: str, env: dict[str, str] | None = None
+) -> tuple[str, tuple[int, int, int]]:
+    """Run `mkdocs build -f config` from another folder; the log and the summary counts."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config), *extra],
+        capture_output=True, text=True, cwd=cwd or config.parent.parent, timeout=300, check=False,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found = SUMMARY.search(result.stderr)
+    counts = (int(found[1]), int(found[2]), int(found[3])) if found else (-1, -1, -1)
+    return result.stderr, counts
 
 
-def test_build_draws_cards_and_tags(tmp_path: Path) -> None:
-    """Every page gets a decodable card and escaped og/twitter tags, building with -f from elsewhere."""
-    config = _site(tmp_path)
+def card_file(site: Path, url: str) -> Path:
+    """The file an og:image URL of https://example.org/docs/ points to."""
+    prefix = "https://example.org/docs/"
+    assert url.startswith(prefix), url
+    return site / unquote(url[len(prefix) :])
+
+
+BASIC_PAGES = {
+    "index.md": "# Home\n\nWelcome.\n",
+    "guide/setup.md": "---\ndescription: 'Quotes \" & <b>bold</b> > all'\n---\n# Set up *fast* 😃\n\nText.\n",
+    "guide/café.md": "# Café ☕ — ünïcödé\n\nText.\n",
+    "notes/skip.md": "---\nsocial:\n  cards: false\n---\n# Skipped\n",
+    "notes/custom.md": (
+        "---\nsocial:\n  title: A title only the card shows\n  description: Card text\n"
+        "  template: blog\n  options:\n    accent: '#ff0000'\n---\n# Page heading\n"
+    ),
+}
+BASIC_CONFIG = "site_name: Fixture Docs\nsite_url: https://example.org/docs/\nplugins:\n  - social-cards\n"
+
+
+def test_every_page_gets_a_card_and_escaped_tags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mkdocs theme, -f from elsewhere: each page has all tags once, escaped, and an image that decodes."""
+    monkeypatch.delenv("SOCIAL_CARDS_CACHE_DIR")  # the default cache: next to mkdocs.yml
+    config = write_site(tmp_path / "project", BASIC_CONFIG, BASIC_PAGES)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = _build(config, elsewhere)
-    assert result.returncode == 0, result.stderr
+    log, counts = build(config, elsewhere)
+    assert counts == (4, 0, 4), log
     site = config.parent / "site"
-    for page, card in [("index.html", "index.png"), ("guide/setup/index.html", "guide/setup.png")]:
-        parser = _Meta()
-        parser.feed((site / page).read_text())
-        meta = parser.meta
-        assert meta["og:image"] == f"https://example.org/docs/assets/images/social/{card}"
-        assert meta["twitter:card"] == "summary_large_image"
-        assert meta["og:image:width"] == "1200" and meta["og:image:height"] == "630"
-        image = decode((site / "assets/images/social" / card).read_bytes())
-        assert image.size == (1200, 630)
-    setup_html = (site / "guide/setup/index.html").read_text()
-    assert '<em>fast</em> 😃">' not in setup_html
+    assert (config.parent / ".cache/social-cards").is_dir() and not (elsewhere / ".cache").exists()
+    for page in ["index.html", "guide/setup/index.html", "guide/café/index.html", "notes/custom/index.html"]:
+        meta = meta_of(site / page)
+        for name in ["og:image", "og:image:width", "og:image:height", "og:image:type", "og:image:alt", "og:title",
+                     "og:description", "og:url", "og:type", "twitter:card", "twitter:image", "twitter:title",
+                     "twitter:description"]:  # fmt: skip
+            assert name in meta, (page, name)
+        assert meta["twitter:card"] == "summary_large_image" and meta["og:image"] == meta["twitter:image"]
+        image = decode(card_file(site, meta["og:image"]).read_bytes())
+        assert image.size == (int(meta["og:image:width"]), int(meta["og:image:height"])) == (1200, 630)
+    setup = meta_of(site / "guide/setup/index.html")
+    assert setup["og:title"] == "Set up fast 😃"
+    assert setup["og:description"] == 'Quotes " & bold > all'
+    assert setup["og:url"] == "https://example.org/docs/guide/setup/"
+    assert setup["og:image"] == "https://example.org/docs/assets/images/social/guide/setup.png"
+    raw = (site / "guide/setup/index.html").read_text()
+    assert "<b>bold</b>" not in raw.split("</head>")[0] and "&quot;" in raw
+    assert meta_of(site / "guide/café/index.html")["og:image"].endswith("/guide/caf%C3%A9.png")
+    custom = meta_of(site / "notes/custom/index.html")
+    assert custom["og:title"] == "A title only the card shows" and custom["og:description"] == "Card text"
+    assert "og:image" not in meta_of(site / "notes/skip/index.html")
+    assert not (site / "assets/images/social/notes/skip.png").exists()
 
 
-@pytest.mark.parametrize("enabled", ["false"])
-def test_disabled_plugin_draws_nothing(tmp_path: Path, enabled: str) -> None:
-    """enabled: false builds without cards."""
-    config = _site(tmp_path, f"  - social-cards:\n      enabled: {enabled}")
-    assert _build(config, tmp_path).returncode == 0
-    assert not (config.parent / "site/assets/images/social").exists()
+def test_warm_rebuild_draws_nothing_and_an_edit_draws_one(tmp_path: Path) -> None:
+    """A second build logs 0 drawn; changing one title logs 1 drawn; the summary is one INFO line."""
+    config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
+    build(config)
+    log, counts = build(config)
+    assert counts == (4, 4, 0)
+    assert len(SUMMARY.findall(log)) == 1 and re.search(r"INFO +- +social-cards: 4 cards \(4 cached, 0 drawn\)", log)
+    before = (config.parent / "site/assets/images/social/index.png").read_bytes()
+    (config.parent / "docs/index.md").write_text("# Home, renamed\n\nWelcome.\n")
+    _, counts = build(config)
+    assert counts == (4, 3, 1)
+    assert (config.parent / "site/assets/images/social/index.png").read_bytes() != before
+
+
+def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> None:
+    """A page's own image is used as it is; include/exclude pick pages; hash names follow the key."""
+    from PIL import Image
+
+    pages = {
+        "index.md": "# Home\n",
+        "blog/one.md": "---\nsocial:\n  image: pic.png\n---\n# With picture\n",
+        "blog/two.md": "---\nsocial:\n  image: ../../../outside.png\n---\n# Escaping picture\n",
+        "blog/drafts/three.md": "# Draft\n",
+    }
+    config = write_site(
+        tmp_path,
+        "site_name: S\nsite_url: https://example.org/docs/\nplugins:\n  - social-cards:\n"
+        "      include: ['blog/**']\n      exclude: ['**/drafts/*']\n      card_names: hash\n",
+        pages,
+    )
+    Image.new("RGB", (640, 320), "red").save(tmp_path / "docs/blog/pic.png")
+    (tmp_path.parent / "outside.png").write_bytes(b"")
+    log, counts = build(config)
+    site = tmp_path / "site"
+    one = meta_of(site / "blog/one/index.html")
+    assert one["og:image"] == "https://example.org/docs/blog/pic.png"
+    assert (one["og:image:width"], one["og:image:height"], one["og:image:type"]) == ("640", "320", "image/png")
+    two = meta_of(site / "blog/two/index.html")
+    assert re.fullmatch(r"https://example.org/docs/assets/images/social/[0-9a-f]{32}\.png", two["og:image"])
+    assert decode(card_file(site, two["og:image"]).read_bytes()).size == (1200, 630)
+    assert "outside the docs folder" in log
+    assert "og:image" not in meta_of(site / "index.html")
+    assert "og:image" not in meta_of(site / "blog/drafts/three/index.html")
+    assert counts == (1, 0, 1)
+
+
+def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
+    """No site_url: a warning, cards still made, no og tags with broken relative URLs."""
+    config = write_site(tmp_path, "site_name: S\nplugins:\n  - social-cards\n", {"index.md": "# Home\n"})
+    log, counts = build(config)
+    assert log.count("site_url is not set") == 1 and counts == (1, 0, 1)
+    assert "og:image" not in meta_of(tmp_path / "site/index.html")
+    assert (tmp_path / "site/assets/images/social/index.png").is_file()
+
+
+def _broken_template(root: Path) -> Path:
+    folder = root / "broken"
+    folder.mkdir()
+    (folder / "layout.toml").write_text(
+        '[[layers]]\nkind = "background"\ncolor = "#000"\n'
+        '[[layers]]\nkind = "svg"\nfile = "{{ options.shape }}.svg"\n'
+        '[[layers]]\nkind = "text"\ntext = "{{ title }}"\n'
+    )
+    (folder / "ok.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    return folder
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_card_that_cannot_be_made(tmp_path: Path, strict: bool) -> None:
+    """Not strict: that page has no card and one warning, the rest build. Strict: the build fails with the reason."""
+    _broken_template(tmp_path)
+    pages = {
+        "index.md": "# Home\n",
+        "bad.md": "---\nsocial:\n  options:\n    shape: missing\n---\n# Bad\n",
+    }
+    config = write_site(
+        tmp_path,
+        "site_name: S\nsite_url: https://example.org/docs/\nplugins:\n  - social-cards:\n"
+        f"      template: broken\n      options:\n        shape: ok\n      strict: {str(strict).lower()}\n",
+        pages,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if strict:
+        assert result.returncode != 0 and "bad.md" in result.stderr and "missing.svg" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert "bad.md: no card" in result.stderr and "missing.svg" in result.stderr
+    assert "og:image" in meta_of(tmp_path / "site/index.html")
+    assert "og:image" not in meta_of(tmp_path / "site/bad/index.html")
+
+
+def test_without_cairo_svg_templates_explain_and_pillow_templates_work(tmp_path: Path) -> None:
+    """With CairoSVG unimportable (a stand-in module on the path), SVG templates say how to install it."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "cairosvg.py").write_text("raise OSError('no library called \"cairo-2\" was found')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
+    svg = write_site(tmp_path / "svg", BASIC_CONFIG, {"index.md": "# Home\n", "a.md": "# A\n"})
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(svg)],
+        capture_output=True, text=True, timeout=300, check=False, env={**os.environ, **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "apt-get install" in result.stderr and "no card" in result.stderr
+    pillow = write_site(
+        tmp_path / "pillow",
+        BASIC_CONFIG.replace("- social-cards\n", "- social-cards:\n      template: blog\n"),
+        {"index.md": "# Home\n"},
+    )
+    _, counts = build(pillow, env=env)
+    assert counts == (1, 0, 1)
+
+
+MATERIAL_CONFIG = """\
+site_name: Material Blog
+site_url: https://example.org/docs/
+use_directory_urls: {directory_urls}
+theme:
+  name: material
+  palette:
+    primary: red
+plugins:
+  - blog
+  - rss:
+      match_path: blog/posts/.*
+      date_from_meta:
+        as_creation: date.created
+  - social-cards:
+      template: blog
+"""
+
+
+@pytest.mark.parametrize("directory_urls", ["true", "false"])
+def test_material_theme_with_blog_and_rss(tmp_path: Path, directory_urls: str) -> None:
+    """Posts, archive and category pages all get cards; the palette colour reaches the card."""
+    pages = {
+        "index.md": "# Home\n",
+        "blog/index.md": "# Blog\n",
+        "blog/posts/first.md": (
+            "---\ndate:\n  created: 2024-03-05\ncategories:\n  - Releases\n---\n"
+            "# First post: ünïcödé and emoji 🎉\n\nHello.\n\n<!-- more -->\n\nMore.\n"
+        ),
+        "blog/posts/second.md": "---\ndate:\n  created: 2024-04-01\n---\n# Second post\n\nText.\n",
+    }
+    config = write_site(tmp_path, MATERIAL_CONFIG.format(directory_urls=directory_urls), pages)
+    _, counts = build(config)
+    site = tmp_path / "site"
+    suffix = "/index.html" if directory_urls == "true" else ".html"
+    post = site / f"blog/2024/03/05/first-post-ünïcödé-and-emoji{suffix}"
+    if not post.exists():
+        post = next(p for p in site.rglob("*.html") if "first" in p.as_posix() and "2024" in p.as_posix())
+    meta = meta_of(post)
+    assert meta["og:type"] == "article"
+    assert meta["og:image"].endswith("/assets/images/social/blog/posts/first.png")
+    card = decode(card_file(site, meta["og:image"]).read_bytes())
+    rgb = card.convert("RGB").tobytes()
+    red = sum(1 for i in range(0, len(rgb), 3) if abs(rgb[i] - 0xEF) < 12 and abs(rgb[i + 1] - 0x55) < 12)
+    assert red > 500, "the palette's red accent is on the card"
+    pages_with_cards = [p for p in site.rglob("*.html") if "og:image" in meta_of(p)]
+    archive = [p for p in pages_with_cards if "archive" in p.as_posix()]
+    category = [p for p in pages_with_cards if "category" in p.as_posix()]
+    assert archive and category, [p.relative_to(site).as_posix() for p in pages_with_cards]
+    for page in pages_with_cards:
+        assert decode(card_file(site, meta_of(page)["og:image"]).read_bytes()).size == (1200, 630)
+    assert counts[0] == len(pages_with_cards) and counts[2] == counts[0]
+    assert (site / "feed_rss_created.xml").is_file()
+    _, warm = build(config)
+    assert warm == (counts[0], counts[0], 0)
+
+
+def test_theme_tags_are_not_duplicated(tmp_path: Path) -> None:
+    """A theme override that writes og:title and twitter:card keeps its own; ours fill in the rest."""
+    config = write_site(
+        tmp_path,
+        BASIC_CONFIG + "theme:\n  name: mkdocs\n  custom_dir: overrides\n",
+        {"index.md": "# Home\n"},
+    )
+    (tmp_path / "overrides").mkdir()
+    (tmp_path / "overrides/main.html").write_text(
+        '{% extends "base.html" %}{% block extrahead %}<meta property="og:title" content="Theme title">'
+        '<meta name="twitter:card" content="summary">{% endblock %}'
+    )
+    build(config)
+    meta = meta_of(tmp_path / "site/index.html")
+    assert meta["og:title"] == "Theme title" and meta["twitter:card"] == "summary" and "og:image" in meta
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
+    """Under `mkdocs serve`, editing one page's title redraws one card."""
+    config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", "a.md": "# A\n", "b.md": "# B\n"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-f", str(config), "-a", f"127.0.0.1:{_free_port()}"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    summaries: list[tuple[int, int, int]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(summaries) < 2:
+            line = process.stderr.readline()
+            if not line:
+                break
+            found = SUMMARY.search(line)
+            if found:
+                summaries.append((int(found[1]), int(found[2]), int(found[3])))
+                if len(summaries) == 1:
+                    time.sleep(0.5)
+                    (tmp_path / "docs/a.md").write_text("# A, edited\n")
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        process.stderr.close()
+    assert summaries == [(3, 0, 3), (3, 2, 1)]

@@ -36,6 +36,8 @@ __all__ = ["FRONT_MATTER_KEYS", "Settings", "SiteCards", "check_cards_dir"]
 FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
 """Keys of a page's ``social:`` front matter."""
 
+_WARNINGS_PER_REASON = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -123,7 +125,9 @@ class SiteCards:
         )
         date = _date(page)
         if "image" in social:
-            tags = self._image_tags(page, str(social["image"]), title, description, "article" if date else "website")
+            plain_title = clean_text(title)
+            plain = (plain_title, clean_text(description) or plain_title)
+            tags = self._image_tags(page, str(social["image"]), *plain, "article" if date else "website")
             if tags is not None:
                 return tags
         template = self.template
@@ -166,9 +170,13 @@ class SiteCards:
         if re.match(r"^https?://", image):
             media = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif"}
             suffix = PurePosixPath(image.split("?", 1)[0]).suffix.lower()
-            return CardTags(image, 0, 0, media.get(suffix, "image/png"), title, description, page.canonical_url or "", kind)
+            return CardTags(
+                image, 0, 0, media.get(suffix, "image/png"), title, description, page.canonical_url or "", kind
+            )
         docs = Path(self.config.docs_dir).resolve()
-        relative = image.lstrip("/") if image.startswith("/") else posixpath.join(posixpath.dirname(page.file.src_uri), image)
+        relative = (
+            image.lstrip("/") if image.startswith("/") else posixpath.join(posixpath.dirname(page.file.src_uri), image)
+        )
         path = (docs / relative).resolve()
         if not path.is_relative_to(docs):
             self._warn(page, f"social.image {image!r} is outside the docs folder; drawing a card instead")
@@ -245,13 +253,21 @@ class SiteCards:
                 result.height,
                 settings.output.media_type,
                 clean_text(card.title),
-                clean_text(card.description),
+                clean_text(card.description) or clean_text(card.title),
                 card.page_url,
                 data.kind,
             )
 
         report = run_batch(requests(), store, pool, strict=settings.strict, progress=progress, on_card=ready)
-        self.warnings.extend(f"{e.ref}: no card: {e.reason}" for e in report.errors)
+        by_reason: dict[str, list[str]] = {}
+        for error in report.errors:
+            by_reason.setdefault(error.reason, []).append(error.ref)
+        for reason, refs in by_reason.items():
+            if len(refs) <= _WARNINGS_PER_REASON:
+                self.warnings.extend(f"{ref}: no card: {reason}" for ref in refs)
+            else:  # one cause (say, no cairo library) should not bury the log under a line per page
+                shown = ", ".join(refs[:_WARNINGS_PER_REASON])
+                self.warnings.append(f"{len(refs)} pages have no card ({shown}, ...): {reason}")
         return report
 
 
@@ -337,5 +353,7 @@ def check_cards_dir(value: str) -> str:
     """
     path = PurePosixPath(value.replace("\\", "/").strip("/"))
     if value.startswith(("/", "\\")) or ".." in path.parts or re.match(r"^[A-Za-z]:", value) or not path.parts:
-        raise SocialCardsError(f"cards_dir must be a folder inside the site such as 'assets/images/social', got {value!r}")
+        raise SocialCardsError(
+            f"cards_dir must be a folder inside the site such as 'assets/images/social', got {value!r}"
+        )
     return path.as_posix()

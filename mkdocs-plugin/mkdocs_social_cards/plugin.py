@@ -36,7 +36,7 @@ __all__ = ["SocialCardsPlugin", "settings_from"]
 log = logging.getLogger("mkdocs.plugins.social_cards")
 
 
-class _PluginConfig(Config):
+class _PluginConfig(Config):  # type: ignore[no-untyped-call]
     enabled = c.Type(bool, default=True)
     """Set to false to build without cards (for example in a quick local preview)."""
     template = c.Type(str, default="default")
@@ -121,7 +121,7 @@ def _forward_library_logs() -> None:
         library.propagate = False
 
 
-class SocialCardsPlugin(BasePlugin[_PluginConfig]):
+class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-call]
     """A social card for every page, and the Open Graph and Twitter tags that show it."""
 
     def __init__(self) -> None:
@@ -149,7 +149,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):
             raise PluginError(f"social-cards: {exc}") from None
         _forward_library_logs()
         if not config.site_url:
-            log.warning("social-cards: site_url is not set: og:image needs absolute URLs, so cards are made but no meta tags added")
+            log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:

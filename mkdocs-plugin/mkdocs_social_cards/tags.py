@@ -17,7 +17,7 @@ _EXISTING = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class CardTags:
-    """What a page's tags say. ``image`` is an absolute URL; text is plain text."""
+    """What a page's tags say. ``image`` is an absolute URL; text is plain text; 0 is an unknown size."""
 
     image: str
     width: int
@@ -37,8 +37,8 @@ class CardTags:
             ("og:url", self.url),
             ("og:image", self.image),
             ("og:image:type", self.media_type),
-            ("og:image:width", str(self.width)),
-            ("og:image:height", str(self.height)),
+            ("og:image:width", str(self.width) if self.width else ""),
+            ("og:image:height", str(self.height) if self.height else ""),
             ("og:image:alt", self.title),
         ]
         twitter = [
