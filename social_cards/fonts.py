@@ -324,6 +324,7 @@ class _SystemFont:
     bold: bool
 
 
+@functools.lru_cache(maxsize=1)
 def _fontconfig_fonts() -> list[_SystemFont] | None:
     fc_list = shutil.which("fc-list")
     if fc_list is None:

@@ -129,13 +129,13 @@ class RenderPool:
                     on_done(outcome)
                 yield outcome
             return
-        pool = self._pool()
         limit = self.workers * IN_FLIGHT_PER_WORKER
         pending: set[futures.Future[Outcome]] = set()
         source = iter(jobs)
         try:
             for job in source:
-                pending.add(pool.submit(_run_job, job))
+                # Started at the first job: a warm build with nothing to draw never starts a worker.
+                pending.add(self._pool().submit(_run_job, job))
                 if len(pending) >= limit:
                     done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                     yield from _finish(done, on_done)

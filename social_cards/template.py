@@ -53,6 +53,16 @@ MAX_SVG_BYTES = 2_000_000
 """Largest SVG file a layer may name, in bytes."""
 
 
+_SEP = "\x1e"
+_SEP_IN_LIST = "\x1f"
+
+
+def _separators(card: CardInput) -> int:
+    """How many list separators the fingerprint text has when no value holds one."""
+    lists = (card.authors, card.tags, card.categories)
+    return sum(max(0, len(items) - 1) for items in lists) + max(0, 2 * len(card.options) - 1)
+
+
 def _builtin_dir() -> Path:
     packaged = Path(__file__).parent / "templates"
     if packaged.is_dir():
@@ -291,6 +301,7 @@ class Template:
     """Font files outside the template folder that layers name; None when a layer picks
     its font with a variable (then nothing but a full resolve knows the inputs)."""
     _fingerprint_bases: dict[tuple[object, ...], str] = field(default_factory=dict, repr=False)
+    _logo_digests: dict[Path, str] = field(default_factory=dict, repr=False)
 
     def context(self, card: CardInput) -> dict[str, Any]:
         """The variables layers see for ``card``."""
@@ -351,15 +362,25 @@ class Template:
                 [output.format, output.colors, output.quality],
             ]
             base = self._fingerprint_bases[base_key] = json.dumps(parts, separators=(",", ":"))
-        try:
-            logo = "" if card.logo is None else file_digest(card.logo)
-        except OSError:
-            return None  # resolve reports the missing logo
-        fields = [
+        logo = ""
+        if card.logo is not None:
+            # Like the folder digest, read once per template load: a build does not see edits it makes itself.
+            logo = self._logo_digests.get(card.logo, "")
+            if not logo:
+                try:
+                    logo = self._logo_digests[card.logo] = file_digest(card.logo)
+                except OSError:
+                    return None  # resolve reports the missing logo
+        # Fields joined by a separator escaped out of the values: cheaper than JSON, just as unambiguous.
+        fields = (
             base, card.title, card.description, card.site_name, card.site_url, card.page_url, card.date,
-            card.authors, card.tags, card.categories, logo, card.options,
-        ]  # fmt: skip
-        return bytes_digest(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace"))
+            _SEP_IN_LIST.join(card.authors), _SEP_IN_LIST.join(card.tags), _SEP_IN_LIST.join(card.categories), logo,
+            _SEP_IN_LIST.join(_SEP_IN_LIST.join(pair) for pair in card.options),
+        )  # fmt: skip
+        text = _SEP.join(fields)
+        if text.count(_SEP) != len(fields) - 1 or text.count(_SEP_IN_LIST) != _separators(card):
+            text = json.dumps(fields, ensure_ascii=False)  # a value holds a separator: fall back to JSON
+        return bytes_digest(text.encode("utf-8", "surrogatepass"))
 
     def resolve(
         self,

@@ -108,7 +108,8 @@ def _clean(text: str, markup: bool, max_chars: int) -> str:
     if markup and _MARKUP_HINTS.search(text):
         text = _strip_markup(text)
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if _is_kept(ch) else " " if ch in _BREAKING_CONTROLS else "" for ch in text)
+    if not text.isprintable() or "\ufffd" in text:  # printable text has no control or format characters
+        text = "".join(ch if _is_kept(ch) else " " if ch in _BREAKING_CONTROLS else "" for ch in text)
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) > max_chars:
         parts = clusters(text[: max_chars + 16])

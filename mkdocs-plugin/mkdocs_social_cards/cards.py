@@ -193,14 +193,15 @@ class SiteCards:
 
     def _place(self, ref: str) -> Callable[[str], Path]:
         suffix = self.settings.output.suffix
+        site = str(self.site_dir)
 
         def place(key: str) -> Path:
-            return self.site_dir / self._card_path(ref, key, suffix)
+            return Path(f"{site}/{self._card_path(ref, key, suffix)}")
 
         return place
 
     def _card_path(self, ref: str, key: str, suffix: str) -> str:
-        name = f"{key}{suffix}" if self.settings.card_names == "hash" else str(PurePosixPath(ref).with_suffix(suffix))
+        name = f"{key}{suffix}" if self.settings.card_names == "hash" else posixpath.splitext(ref)[0] + suffix
         return f"{self.settings.cards_dir}/{name}"
 
     # --- the batch -------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Synthetic MkDocs sites for benchmarks: N pages, titles of mixed length, accented Latin, some emoji."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+_WORDS = (  # noqa: SIM905 (a sentence reads better than a list of 38 strings)
+    "cache build card render social page title font glyph layout theme plugin site index search deploy "
+    "café naïve résumé façade über Ångström déjà-vu piñata smörgåsbord crème brûlée Zürich São Paulo "
+    "quickstart configuration reference release notes migration performance internals"
+).split()
+_EMOJI = ["🚀", "🎉", "✨", "🔥", "📦", "👩‍💻", "🇫🇷", "❤️"]
+
+
+def title(rng: random.Random) -> str:
+    """A title of 2 to 16 words; about one in six carries an emoji."""
+    words = [rng.choice(_WORDS) for _ in range(rng.choice([2, 3, 4, 5, 6, 8, 10, 16]))]
+    text = " ".join(words).capitalize()
+    if rng.random() < 1 / 6:
+        text += " " + rng.choice(_EMOJI)
+    return text
+
+
+def make_site(root: Path, pages: int, *, plugins: str = "", theme: str = "material", seed: int = 7) -> Path:
+    """Write ``root/mkdocs.yml`` and ``pages`` Markdown pages in folders of 100; returns the config path."""
+    rng = random.Random(seed)
+    docs = root / "docs"
+    for n in range(pages):
+        folder = docs / f"section-{n // 100:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        description = f"description: {title(rng)!r}\n" if n % 3 == 0 else ""
+        (folder / f"page-{n:05d}.md").write_text(
+            f"---\n{description}---\n# {title(rng)}\n\nSome text for page {n}.\n", encoding="utf-8"
+        )
+    (docs / "index.md").write_text("# Home\n\nA generated site.\n", encoding="utf-8")
+    config = root / "mkdocs.yml"
+    config.write_text(
+        f"site_name: Generated Site\nsite_url: https://example.org/\ntheme:\n  name: {theme}\n"
+        f"plugins:\n{plugins or '  []'}\n",
+        encoding="utf-8",
+    )
+    return config
