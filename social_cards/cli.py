@@ -86,10 +86,15 @@ def _parser() -> argparse.ArgumentParser:
     _card_options(key)
     sub.add_parser("templates", help="list the built-in templates")
     render = sub.add_parser("render", help="draw many cards into the cache ahead of a build")
-    render.add_argument("source", type=Path, metavar="SOURCE", help="a JSON Lines file, one card per line")
+    render.add_argument(
+        "source", type=Path, metavar="SOURCE", help="an MkDocs config (mkdocs.yml), or a JSON Lines file of cards"
+    )
     render.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
     render.add_argument(
-        "--out-dir", type=Path, metavar="DIR", help="also write each card here, under its 'output' path"
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="also write each card here: under its 'output' path, or its path in the site",
     )
     render.add_argument("--workers", type=int, metavar="N", help="processes to draw with (default: all cores)")
     render.add_argument("--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font")
@@ -201,19 +206,35 @@ def _render(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise _UsageError(f"--workers expects 1 or more, got {args.workers}")
     if not args.source.is_file():
-        raise _UsageError(f"SOURCE {args.source} is not a file (expected a JSON Lines file)")
-    cache_dir = resolve_cache_dir(args.cache_dir)
+        raise _UsageError(f"SOURCE {args.source} is not a file (expected mkdocs.yml or a JSON Lines file)")
     progress = _Progress(args.quiet)
-    with Store(cache_dir) as store:
-        pool = RenderPool(cache_dir if store.enabled else None, args.workers, build_id=store.build_id)
-        try:
-            report = render_jsonl(
-                args.source, store, pool, out_dir=args.out_dir, strict=args.strict, fonts=tuple(args.font),
-                progress=progress,
-            )  # fmt: skip
-        finally:
-            pool.close()
-            progress.end()
+    if args.source.suffix.lower() in (".yml", ".yaml"):
+        if args.font:
+            raise _UsageError("--font is for JSON Lines sources; an MkDocs site takes its fonts from mkdocs.yml")
+        # The plugin's own code reads the site, so the keys are the ones `mkdocs build` will look up.
+        from mkdocs_social_cards.prerender import Prerender
+
+        site = Prerender(args.source)
+        cache_dir = args.cache_dir if args.cache_dir is not None else site.cache_dir
+        with Store(cache_dir) as store:
+            pool = RenderPool(cache_dir if store.enabled else None, args.workers or site.workers, store.build_id)
+            try:
+                report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
+            finally:
+                pool.close()
+                progress.end()
+    else:
+        cache_dir = resolve_cache_dir(args.cache_dir)
+        with Store(cache_dir) as store:
+            pool = RenderPool(cache_dir if store.enabled else None, args.workers, build_id=store.build_id)
+            try:
+                report = render_jsonl(
+                    args.source, store, pool, out_dir=args.out_dir, strict=args.strict, fonts=tuple(args.font),
+                    progress=progress,
+                )  # fmt: skip
+            finally:
+                pool.close()
+                progress.end()
     for error in report.errors:
         print(f"social-cards: {error.ref}: {error.reason}", file=sys.stderr)
     seconds = report.seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import os
 import re
 import socket
@@ -340,3 +341,28 @@ def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
         process.wait(timeout=60)
         process.stderr.close()
     assert summaries == [(3, 0, 3), (3, 2, 1)]
+
+
+def test_render_from_mkdocs_config_fills_the_cache_for_the_build(tmp_path: Path) -> None:
+    """`social-cards render mkdocs.yml` makes exactly the plugin's cards: the next build logs 0 drawn."""
+    from conftest import run_cli
+
+    config = write_site(tmp_path / "site-src", BASIC_CONFIG, BASIC_PAGES)
+    result = run_cli("render", str(config), "--out-dir", str(tmp_path / "out"), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["cards"], summary["drawn"], summary["failed"]) == (4, 4, 0)
+    assert decode((tmp_path / "out/assets/images/social/guide/setup.png").read_bytes()).size == (1200, 630)
+    assert not (config.parent / "site").exists(), "a pre-render writes no site"
+    _, counts = build(config)
+    assert counts == (4, 4, 0)
+
+
+def test_render_refuses_a_config_without_the_plugin(tmp_path: Path) -> None:
+    """An mkdocs.yml that does not use the plugin is one clear error, exit 1."""
+    from conftest import run_cli
+
+    config = write_site(tmp_path, "site_name: S\n", {"index.md": "# Home\n"})
+    result = run_cli("render", str(config))
+    assert result.returncode == 1 and "does not use the social-cards plugin" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -77,7 +77,8 @@ class SiteCards:
     def __init__(self, settings: Settings, config: MkDocsConfig) -> None:
         self.settings = settings
         self.config = config
-        self.site_dir = Path(config.site_dir)
+        self.site_dir: Path | None = Path(config.site_dir)
+        """Where cards are placed (None: only into the cache)."""
         self.site_url = (config.site_url or "").rstrip("/") + "/" if config.site_url else ""
         self._templates: dict[str, Template] = {}
         self.template = self._template(settings.template)
@@ -191,12 +192,12 @@ class SiteCards:
         url = self.site_url + quote(path.relative_to(docs).as_posix())
         return CardTags(url, width, height, media_type, title, description, page.canonical_url or "", kind)
 
-    def _place(self, ref: str) -> Callable[[str], Path]:
+    def _place(self, ref: str) -> Callable[[str], Path | None]:
         suffix = self.settings.output.suffix
-        site = str(self.site_dir)
+        site = None if self.site_dir is None else str(self.site_dir)
 
-        def place(key: str) -> Path:
-            return Path(f"{site}/{self._card_path(ref, key, suffix)}")
+        def place(key: str) -> Path | None:
+            return None if site is None else Path(f"{site}/{self._card_path(ref, key, suffix)}")
 
         return place
 

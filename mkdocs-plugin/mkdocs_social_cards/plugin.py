@@ -9,9 +9,12 @@ Each page's tags are then added as it is written. The work lives in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,13 +27,14 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from social_cards import OutputFormat, SocialCardsError
+from social_cards.batch import BatchReport
 from social_cards.pool import RenderPool
 from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Store
 
 from .cards import Settings, SiteCards, check_cards_dir
 from .tags import insert_tags
 
-__all__ = ["SocialCardsPlugin", "settings_from"]
+__all__ = ["PrerenderJob", "Prerendered", "SocialCardsPlugin", "settings_from"]
 
 # MkDocs' plugin logger would prefix "[social-cards]"; the build summary has a fixed form instead.
 log = logging.getLogger("mkdocs.plugins.social_cards")
@@ -107,6 +111,25 @@ def settings_from(options: _PluginConfig | dict[str, Any], base: Path) -> tuple[
     return settings, cache_dir, workers
 
 
+@dataclass(frozen=True, slots=True)
+class PrerenderJob:
+    """Set on the plugin by ``social-cards render mkdocs.yml``: use these, then stop the build."""
+
+    store: Store
+    pool: RenderPool
+    out_dir: Path | None
+    strict: bool
+    progress: Callable[[BatchReport], None] | None
+
+
+class Prerendered(Exception):
+    """Raised once a pre-render has made its cards, to end the build before it writes pages."""
+
+    def __init__(self, report: BatchReport) -> None:
+        super().__init__("cards pre-rendered")
+        self.report = report
+
+
 class _Forward(logging.Handler):
     """Warnings of the library (a broken cache, a missing glyph) shown as this plugin's."""
 
@@ -131,6 +154,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._workers: int | None = None
         self._pool: RenderPool | None = None
         self._serving = False
+        self.prerender: PrerenderJob | None = None
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         # Defining this hook keeps the plugin (and its pool) alive across `mkdocs serve` rebuilds.
@@ -147,8 +171,9 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             self._site = SiteCards(settings, config)
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
-        _forward_library_logs()
-        if not config.site_url:
+        if self.prerender is None:
+            _forward_library_logs()
+        if not config.site_url and self.prerender is None:
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
         return config
 
@@ -160,6 +185,17 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         if self._site is None or self._cache_dir is None:
             return env
+        if self.prerender is not None:
+            job = self.prerender
+            site = self._site
+            site.site_dir = job.out_dir
+            if job.strict:
+                site.settings = dataclasses.replace(site.settings, strict=True)
+            try:
+                report = site.run(self._pages, job.store, job.pool, progress=job.progress)
+            except SocialCardsError as exc:
+                raise PluginError(str(exc)) from None
+            raise Prerendered(report)
         started = time.monotonic()
         with Store(self._cache_dir) as store:
             pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
