@@ -1,0 +1,161 @@
+"""Side by side: one generated MkDocs site built without cards, with Material's social plugin, and with social-cards.
+
+    python tests/benchmarks/side_by_side.py --pages 1000 [--warm-runs 3] [--keep DIR]
+
+Each way is built cold (empty cache), then warm several times (median). The report
+gives, for both plugins, milliseconds per card over the no-card build (cold and
+warm), the peak memory of the whole process tree (pool workers included, sampled
+from /proc), the average card size, and the ratios.
+
+Material's plugin downloads its fonts from Google Fonts on first use. This script
+makes no network request: both plugins use the Inter font, and before the first
+Material build the script copies Inter (bundled with social-cards) into Material's
+font cache folder (``.cache/plugin/social/fonts/Inter``), where Material looks
+before it downloads anything. Linux only (memory is read from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sites import make_site
+
+from social_cards.fonts import BUNDLED_FONTS_DIR
+
+WAYS = {
+    "none": "  []",
+    "material": "  - social:\n      cards_layout_options:\n        font_family: Inter",
+    "social-cards": "  - social-cards",
+}
+THEME_FONT = "\n  font:\n    text: Inter\n"
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants, in KB."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def build(config: Path) -> tuple[float, int]:
+    """Wall seconds and peak tree memory (KB) of one `mkdocs build`."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("SOCIAL_CARDS_CACHE_DIR", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)],
+        cwd=config.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"build of {config} failed:\n{stderr.decode(errors='replace')[-3000:]}")
+    return seconds, peak
+
+
+def place_material_fonts(site: Path) -> None:
+    target = site / ".cache/plugin/social/fonts/Inter"
+    target.mkdir(parents=True, exist_ok=True)
+    for style, name in [("Regular", "Inter-Regular.otf"), ("Bold", "Inter-Bold.otf")]:
+        shutil.copy(BUNDLED_FONTS_DIR / name, target / f"{style}.ttf")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    results: dict[str, dict[str, float]] = {}
+    for way, plugins in WAYS.items():
+        site = root / way
+        shutil.rmtree(site, ignore_errors=True)
+        config = make_site(site, args.pages, plugins=plugins)
+        config.write_text(config.read_text().replace("  name: material\n", "  name: material" + THEME_FONT))
+        if way == "material":
+            place_material_fonts(site)
+        cold, cold_peak = build(config)
+        warm_runs = [build(config) for _ in range(args.warm_runs)]
+        warm = statistics.median(s for s, _ in warm_runs)
+        cards = list((site / "site/assets/images/social").rglob("*.png"))
+        results[way] = {
+            "cold_s": cold,
+            "warm_s": warm,
+            "peak_mb": max([cold_peak, *(p for _, p in warm_runs)]) / 1024,
+            "cards": len(cards),
+            "card_kb": statistics.mean(p.stat().st_size for p in cards) / 1000 if cards else 0.0,
+        }
+        print(f"{way:13s} cold {cold:7.2f} s  warm {warm:7.2f} s  peak {results[way]['peak_mb']:6.0f} MB  "
+              f"{len(cards)} cards", flush=True)  # fmt: skip
+    base = results["none"]
+    rows = {}
+    for way in ("material", "social-cards"):
+        r = results[way]
+        n = max(1, int(r["cards"]))
+        rows[way] = {
+            "cold_ms": (r["cold_s"] - base["cold_s"]) * 1000 / n,
+            "warm_ms": (r["warm_s"] - base["warm_s"]) * 1000 / n,
+            "peak_mb": r["peak_mb"],
+            "card_kb": r["card_kb"],
+        }
+    m, s = rows["material"], rows["social-cards"]
+    print(f"\n{args.pages} pages, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
+    print("| | Material social | social-cards | ratio |")
+    print("|---|---|---|---|")
+    for label, key, unit in [
+        ("cold, ms per card over no cards", "cold_ms", "ms"),
+        ("warm, ms per card over no cards", "warm_ms", "ms"),
+        ("peak memory, process tree", "peak_mb", "MB"),
+        ("average card size", "card_kb", "KB"),
+    ]:
+        ratio = m[key] / s[key] if s[key] > 0 else float("inf")
+        print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio:.1f}x |")
+    print(f"| no-card build | {base['cold_s']:.2f} s cold, {base['warm_s']:.2f} s warm | | |")
+
+
+if __name__ == "__main__":
+    main()
