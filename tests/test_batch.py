@@ -123,3 +123,34 @@ def test_ctrl_c_keeps_finished_cards_and_a_rerun_draws_the_rest(tmp_path: Path) 
     rerun = run_cli("render", str(source), "--cache-dir", str(cache), "--json")
     summary = _summary(rerun.stdout)
     assert summary["cached"] > 0 and summary["cached"] + summary["drawn"] == 600 and summary["failed"] == 0
+
+
+def test_a_warm_batch_takes_keys_from_fingerprints_without_resolving(tmp_path: Path) -> None:
+    """Second run: each card's key comes from its fingerprint, so resolve is never called, and the card is placed."""
+    from social_cards import CardInput, SocialCardsError, load_template
+    from social_cards.batch import CardRequest, run_batch
+    from social_cards.pool import RenderPool
+    from social_cards.store import Store
+
+    template = load_template("blog")
+    cards = [CardInput(title=f"Post {i}") for i in range(3)]
+
+    def requests(resolving: bool) -> list[CardRequest]:
+        def resolver(card: CardInput):  # type: ignore[no-untyped-def]
+            def resolve():  # type: ignore[no-untyped-def]
+                if not resolving:
+                    raise SocialCardsError("resolve called on a warm run")
+                return template.resolve(card)
+
+            return resolve
+
+        return [
+            CardRequest(str(i), resolver(c), template.fingerprint(c), lambda key, i=i: tmp_path / "out" / f"{i}.png")
+            for i, c in enumerate(cards)
+        ]
+
+    for resolving, expected in [(True, (0, 3)), (False, (3, 0))]:
+        with Store(tmp_path / "cache") as store:
+            report = run_batch(requests(resolving), store, RenderPool(tmp_path / "cache", workers=1))
+        assert (report.cached, report.drawn, report.failed) == (*expected, 0), report.errors
+    assert decode((tmp_path / "out/2.png").read_bytes()).size == (1200, 630)

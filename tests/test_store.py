@@ -359,3 +359,19 @@ def test_builds_starting_together_on_a_new_cache_all_get_it(tmp_path: Path) -> N
             _, err = worker.communicate(timeout=300)
             assert worker.returncode == 0, err
             assert "cannot be used" not in err
+
+
+def test_recall_gives_what_was_remembered_and_prune_forgets_it(tmp_path: Path) -> None:
+    """Fingerprints map to the key and size they resolved to, across runs, until prune removes the card."""
+    from social_cards.store import Resolved
+
+    with Store(tmp_path) as store:
+        store.put("k" * 32, b"card")
+        store.remember([("fp1", Resolved("k" * 32, 1200, 630)), ("fp2", Resolved("j" * 32, 10, 10))])
+    with Store(tmp_path) as store:
+        assert store.recall(["fp1", "fp2", "fp3"]) == {
+            "fp1": Resolved("k" * 32, 1200, 630),
+            "fp2": Resolved("j" * 32, 10, 10),
+        }
+        store.prune(max_size=0)
+        assert store.recall(["fp1", "fp2"]) == {}

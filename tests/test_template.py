@@ -181,3 +181,36 @@ def test_missing_cairo_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pat
     with pytest.raises(RenderError, match="apt-get install libcairo2"):
         render(load_template("default").resolve(CardInput("x")))
     decode(draw(load_template("blog").resolve(CardInput("x"))))
+
+
+def test_fingerprint_follows_every_input(tmp_path: Path) -> None:
+    """Equal inputs give equal fingerprints; a change to any input (text, option, file, font, format) changes it."""
+    from social_cards import OutputFormat
+    from social_cards.fonts import BUNDLED_FONTS_DIR
+
+    folder = _template(
+        tmp_path / "t",
+        '[[layers]]\nkind = "svg"\nfile = "a.svg"\n[[layers]]\nkind = "text"\ntext = "{{ title }}"\n',
+        {"a.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'},
+    )
+    card = CardInput(title="Café", tags=("a", "b"), options=(("accent", "#fff"),))
+    template = load_template(folder)
+    first = template.fingerprint(card)
+    assert first is not None and first == load_template(folder).fingerprint(card)
+    changed = {
+        template.fingerprint(CardInput(title="Cafe", tags=("a", "b"), options=(("accent", "#fff"),))),
+        template.fingerprint(CardInput(title="Café", tags=("a,b",), options=(("accent", "#fff"),))),
+        template.fingerprint(CardInput(title="Café", tags=("a", "b"), options=(("accent", "#000"),))),
+        template.fingerprint(card, output=OutputFormat.named("webp")),
+        template.fingerprint(card, fonts=[BUNDLED_FONTS_DIR / "NotoSansHebrew-Regular.ttf"]),
+        template.fingerprint(card, strict=True),
+    }
+    (folder / "a.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="5" height="5"/>')
+    changed.add(load_template(folder).fingerprint(card))
+    assert first not in changed and len(changed) == 7
+
+
+def test_no_fingerprint_when_a_layer_picks_its_font_by_variable(tmp_path: Path) -> None:
+    """Only a full resolve knows which font a templated font field names: no fingerprint, no shortcut."""
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "text"\ntext = "x"\nfont = "{{ options.font }}"\n')
+    assert load_template(folder).fingerprint(CardInput(title="x")) is None
