@@ -10,6 +10,7 @@ the same keys.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -260,7 +261,15 @@ class SiteCards:
                 data.kind,
             )
 
-        report = run_batch(requests(), store, pool, strict=settings.strict, progress=progress, on_card=ready)
+        # By now MkDocs holds every page in memory; the collector's passes over all of it cost
+        # more than the batch's own work (about half the warm time at 10,000 pages).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            report = run_batch(requests(), store, pool, strict=settings.strict, progress=progress, on_card=ready)
+        finally:
+            if collecting:
+                gc.enable()
         by_reason: dict[str, list[str]] = {}
         for error in report.errors:
             by_reason.setdefault(error.reason, []).append(error.ref)
