@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,6 +208,8 @@ def _render(args: argparse.Namespace) -> int:
     if not args.source.is_file():
         raise _UsageError(f"SOURCE {args.source} is not a file (expected mkdocs.yml or a JSON Lines file)")
     progress = _Progress(args.quiet)
+    run: Callable[[Store, RenderPool], BatchReport]
+    workers = args.workers
     if args.source.suffix.lower() in (".yml", ".yaml"):
         if args.font:
             raise _UsageError("--font is for JSON Lines sources; an MkDocs site takes its fonts from mkdocs.yml")
@@ -216,25 +218,26 @@ def _render(args: argparse.Namespace) -> int:
 
         site = Prerender(args.source)
         cache_dir = args.cache_dir if args.cache_dir is not None else site.cache_dir
-        with Store(cache_dir) as store:
-            pool = RenderPool(cache_dir if store.enabled else None, args.workers or site.workers, store.build_id)
-            try:
-                report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
-            finally:
-                pool.close()
-                progress.end()
+        workers = workers or site.workers
+
+        def run(store: Store, pool: RenderPool) -> BatchReport:
+            return site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
     else:
         cache_dir = resolve_cache_dir(args.cache_dir)
-        with Store(cache_dir) as store:
-            pool = RenderPool(cache_dir if store.enabled else None, args.workers, build_id=store.build_id)
-            try:
-                report = render_jsonl(
-                    args.source, store, pool, out_dir=args.out_dir, strict=args.strict, fonts=tuple(args.font),
-                    progress=progress,
-                )  # fmt: skip
-            finally:
-                pool.close()
-                progress.end()
+
+        def run(store: Store, pool: RenderPool) -> BatchReport:
+            return render_jsonl(
+                args.source, store, pool, out_dir=args.out_dir, strict=args.strict, fonts=tuple(args.font),
+                progress=progress,
+            )  # fmt: skip
+
+    with Store(cache_dir) as store:
+        pool = RenderPool(cache_dir if store.enabled else None, workers, build_id=store.build_id)
+        try:
+            report = run(store, pool)
+        finally:
+            pool.close()
+            progress.end()
     for error in report.errors:
         print(f"social-cards: {error.ref}: {error.reason}", file=sys.stderr)
     seconds = report.seconds
