@@ -34,6 +34,7 @@ __all__ = [
     "bundled_face",
     "load_font",
     "system_faces",
+    "system_fonts_wanted",
 ]
 
 logger = logging.getLogger(__name__)
@@ -377,6 +378,11 @@ def _priority(family: str) -> tuple[int, str]:
     return len(_SYSTEM_PRIORITY), family
 
 
+def system_fonts_wanted(requested: bool) -> bool:
+    """Whether installed fonts join the chain: asked for, and not turned off by SOCIAL_CARDS_SYSTEM_FONTS=0."""
+    return requested and os.environ.get("SOCIAL_CARDS_SYSTEM_FONTS", "1") != "0"
+
+
 @functools.lru_cache(maxsize=2)
 def system_faces(bold: bool) -> tuple[FontFace, ...]:
     """Installed font faces in fallback order, one per family, of the wanted weight.
@@ -432,7 +438,7 @@ class FontChain:
         """The standard chain: ``primary``, bundled faces, ``extra``, then system faces."""
         bundled = [bundled_face(name) for name in _BUNDLED_CHAIN["bold" if bold else "regular"]]
         faces = [primary, *bundled, *extra]
-        if system and os.environ.get("SOCIAL_CARDS_SYSTEM_FONTS", "1") != "0":
+        if system_fonts_wanted(system):
             faces.extend(system_faces(bold))
         return cls(faces)
 

@@ -26,7 +26,15 @@ from PIL import ImageColor
 
 from .digest import bytes_digest, file_digest
 from .errors import AssetError, MissingGlyphError, TemplateError
-from .fonts import BUNDLED_FONTS_DIR, BUNDLED_PREFIX, FontChain, FontFace, resolve_font_path, system_faces
+from .fonts import (
+    BUNDLED_FONTS_DIR,
+    BUNDLED_PREFIX,
+    FontChain,
+    FontFace,
+    resolve_font_path,
+    system_faces,
+    system_fonts_wanted,
+)
 from .output import OutputFormat
 from .spec import (
     RENDERER_VERSION,
@@ -344,7 +352,7 @@ class Template:
         """
         if self.font_files is None:
             return None
-        system = system_fonts and os.environ.get("SOCIAL_CARDS_SYSTEM_FONTS", "1") != "0"
+        system = system_fonts_wanted(system_fonts)
         output = output or OutputFormat()
         base_key = (output, tuple(fonts), strict, system)
         base = self._fingerprint_bases.get(base_key)
