@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import diskcache
 import xxhash
@@ -318,23 +318,26 @@ class Store:
 
     def _entries(self, keys: list[str]) -> dict[str, _Entry]:
         """One query per few hundred keys: where each card's file is, its size and digest."""
-        found: dict[str, _Entry] = {}
-        if self._usage is None:
-            return found
         root = str(self.root)
+        rows = self._select_in("SELECT key, file, size, digest FROM entries WHERE key IN ({})", keys)
+        return {key: _Entry(f"{root}/{file}", size, digest) for key, file, size, digest in rows}
+
+    def _select_in(self, query: str, values: list[str]) -> list[tuple[Any, ...]]:
+        """Rows of ``query`` (with ``{}`` for the list of ``?`` marks), a few hundred values a statement.
+
+        No rows when the cache is off; a database error turns it off.
+        """
+        if self._usage is None:
+            return []
+        rows: list[tuple[Any, ...]] = []
         try:
-            for start in range(0, len(keys), _SQLITE_MAX_PARAMS):
-                chunk = keys[start : start + _SQLITE_MAX_PARAMS]
-                marks = ",".join("?" * len(chunk))
-                for key, file, size, digest in self._usage.execute(
-                    f"SELECT key, file, size, digest FROM entries WHERE key IN ({marks})",  # noqa: S608 (only ? marks)
-                    chunk,
-                ):
-                    found[key] = _Entry(f"{root}/{file}", size, digest)
+            for start in range(0, len(values), _SQLITE_MAX_PARAMS):
+                chunk = values[start : start + _SQLITE_MAX_PARAMS]
+                rows.extend(self._usage.execute(query.format(",".join("?" * len(chunk))), chunk))
         except sqlite3.Error as exc:
             self._disable(exc)
-            return {}
-        return found
+            return []
+        return rows
 
     def recall(self, fingerprints: Iterable[str]) -> dict[str, Resolved]:
         """The keys earlier runs resolved these input fingerprints to (one query per few hundred).
@@ -342,23 +345,11 @@ class Store:
         A fingerprint digests every input of a resolve (see ``Template.fingerprint``), so a
         warm build learns each page's key without resolving the template again.
         """
-        found: dict[str, Resolved] = {}
-        if self._usage is None:
-            return found
-        wanted = list(dict.fromkeys(fingerprints))
-        try:
-            for start in range(0, len(wanted), _SQLITE_MAX_PARAMS):
-                chunk = wanted[start : start + _SQLITE_MAX_PARAMS]
-                marks = ",".join("?" * len(chunk))
-                for fingerprint, key, width, height in self._usage.execute(
-                    f"SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({marks})",  # noqa: S608
-                    chunk,
-                ):
-                    found[fingerprint] = Resolved(key, width, height)
-        except sqlite3.Error as exc:
-            self._disable(exc)
-            return {}
-        return found
+        rows = self._select_in(
+            "SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({})",
+            list(dict.fromkeys(fingerprints)),
+        )
+        return {fingerprint: Resolved(key, width, height) for fingerprint, key, width, height in rows}
 
     def remember(self, resolved: Iterable[tuple[str, Resolved]]) -> None:
         """Record what input fingerprints resolved to, in one transaction."""
