@@ -46,8 +46,7 @@ class Prerender:
         if not plugin.config.enabled:
             raise SocialCardsError(f"{config_file} turns the social-cards plugin off (enabled: false)")
         self.plugin = plugin
-        settings, self.cache_dir, self.workers = settings_from(plugin.config, config_file.resolve().parent)
-        self.strict = settings.strict
+        _, self.cache_dir, self.workers = settings_from(plugin.config, config_file.resolve().parent)
 
     def run(
         self,
