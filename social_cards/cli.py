@@ -21,6 +21,7 @@ from .batch import BatchReport, render_jsonl
 from .errors import SocialCardsError
 from .output import FORMATS, OutputFormat, write_card
 from .pool import RenderPool
+from .preview import SAMPLES, draw_sheet, samples_from_titles
 from .renderer import draw
 from .spec import CardSpec
 from .store import Store, parse_age, parse_size, resolve_cache_dir
@@ -100,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--font", action="append", default=[], type=Path, metavar="FILE", help="extra fallback font")
     render.add_argument("--strict", action="store_true", help="stop at the first bad line or failed card")
     render.add_argument("--json", action="store_true", help="end with one JSON object of the counts")
+    preview = sub.add_parser("preview", help="draw templates with sample titles onto one HTML page")
+    preview.add_argument(
+        "template", nargs="*", metavar="NAME|DIR", help="templates to show (default: every built-in template)"
+    )
+    preview.add_argument("-o", "--out-dir", type=Path, default=Path("preview"), metavar="DIR",
+                         help="where the page and its cards go (default: ./preview)")  # fmt: skip
+    preview.add_argument(
+        "--title", action="append", default=[], metavar="TEXT", help="a sample title (repeatable; default: built-in)"
+    )
+    preview.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="template option")
+    preview.add_argument("--site-name", default="social-cards", metavar="TEXT")
+    preview.add_argument("--logo", type=Path, metavar="FILE", help="logo image (PNG, JPEG, WebP or SVG)")
+    preview.add_argument("--watch", action="store_true", help="redraw whenever a template file changes")
+    preview.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
     stats = sub.add_parser("stats", help="what the card cache holds, and its hit rate")
     stats.add_argument("--cache-dir", type=Path, metavar="DIR", help="card cache folder")
     stats.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -113,13 +128,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _spec(args: argparse.Namespace) -> CardSpec:
+def _options(items: Sequence[str]) -> dict[str, str]:
     options = {}
-    for item in args.option:
+    for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise _UsageError(f"--option expects KEY=VALUE, got {item!r}")
         options[name.strip()] = value
+    return options
+
+
+def _spec(args: argparse.Namespace) -> CardSpec:
+    options = _options(args.option)
     fmt = args.format
     if fmt is None:
         output_path = getattr(args, "output", None)
@@ -151,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
         return _render(args)
     if args.command == "prune":
         return _prune(args)
+    if args.command == "preview":
+        return _preview(args)
     spec = _spec(args)
     if args.command == "key":
         print(spec.key)
@@ -253,6 +275,67 @@ def _render(args: argparse.Namespace) -> int:
             )
         )
     return EXIT_FAILED if report.failed else EXIT_OK
+
+
+WATCH_INTERVAL_S = 0.5
+"""How often ``preview --watch`` looks for changed template files."""
+
+
+def _preview(args: argparse.Namespace) -> int:
+    refs: list[str | Path] = list(args.template) or list(builtin_templates())
+    samples = samples_from_titles(args.title) if args.title else SAMPLES
+    options = _options(args.option)
+    logo = args.logo.resolve() if args.logo else None
+    roots = [load_template(ref).root for ref in refs]  # fails early, with the reason, on a bad template
+    cache_dir = resolve_cache_dir(args.cache_dir)
+
+    def draw_once(store: Store, pool: RenderPool) -> int:
+        sheet = draw_sheet(
+            refs, args.out_dir, store, pool, samples=samples, options=options, site_name=args.site_name, logo=logo,
+            refresh_seconds=2 if args.watch else 0,
+        )  # fmt: skip
+        for card in sheet.cards:
+            if card.error:
+                print(f"social-cards: {card.file}: {card.error}", file=sys.stderr)
+        if not args.quiet:
+            print(
+                f"wrote {sheet.page}: {len(sheet.cards)} cards ({sheet.drawn} drawn, {sheet.cached} cached, "
+                f"{sheet.failed} failed)"
+            )
+        return EXIT_FAILED if sheet.failed else EXIT_OK
+
+    with Store(cache_dir) as store, RenderPool(cache_dir if store.enabled else None, build_id=store.build_id) as pool:
+        code = draw_once(store, pool)
+        if not args.watch:
+            return code
+        if not args.quiet:
+            print("watching the template folders; Ctrl-C stops")
+        seen = _stamps(roots)
+        try:
+            while True:
+                time.sleep(WATCH_INTERVAL_S)
+                now = _stamps(roots)
+                if now == seen:
+                    continue
+                seen = now
+                try:
+                    draw_once(store, pool)
+                except SocialCardsError as exc:  # a half-saved layout: say why, keep watching
+                    print(f"social-cards: error: {exc}", file=sys.stderr)
+        except KeyboardInterrupt:
+            return EXIT_OK
+
+
+def _stamps(roots: Sequence[Path]) -> dict[Path, tuple[int, int]]:
+    stamps = {}
+    for root in roots:
+        for path in root.rglob("*"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps[path] = (stat.st_mtime_ns, stat.st_size)
+    return stamps
 
 
 def _human_bytes(size: float) -> str:
