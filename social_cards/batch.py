@@ -250,6 +250,8 @@ def run_batch(
             progress(report)
 
     def done(outcome: Outcome) -> None:
+        if outcome.cache_warning:
+            store.disable(outcome.cache_warning)
         first, others = drawing.pop(outcome.key)
         if outcome.error is not None:
             for item in (first, *others):

@@ -88,6 +88,15 @@ def encode(image: Image.Image, output: OutputFormat) -> bytes:
     return buf.getvalue()
 
 
+def _file_mode() -> int:
+    umask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def write_card(path: Path, data: bytes) -> None:
     """Write a card file atomically: readers see the old file or the new one, never a part.
 
@@ -97,6 +106,8 @@ def write_card(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a card is served, so give it the usual mode.
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         Path(tmp).replace(path)

@@ -44,15 +44,21 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of a job: ``error`` is None when the card was drawn and stored."""
+    """What became of a job: ``error`` is None when the card was drawn and stored.
+
+    ``cache_warning`` is the worker's reason the cache could not be used, sent with
+    the first card it could not store, for the caller to report once.
+    """
 
     job: Job
     key: str
     size: int
     error: str | None
+    cache_warning: str | None = None
 
 
 _store: Store | None = None
+_warning_sent = False
 
 
 def _init_worker(cache_dir: Path | None, build_id: str | None) -> None:
@@ -63,10 +69,11 @@ def _init_worker(cache_dir: Path | None, build_id: str | None) -> None:
 
 def _use_store(cache_dir: Path | None, build_id: str | None) -> None:
     """Open the store this process's jobs write to (closing one opened before)."""
-    global _store
+    global _store, _warning_sent
     if _store is not None:
         _store.close()
-    _store = Store(cache_dir, build_id=build_id) if cache_dir is not None else None
+    _warning_sent = False
+    _store = Store(cache_dir, build_id=build_id, quiet=True) if cache_dir is not None else None
 
 
 def _run_job(job: Job) -> Outcome:
@@ -77,14 +84,16 @@ def _run_job(job: Job) -> Outcome:
         return Outcome(job, key, 0, str(exc))
     except Exception as exc:  # a bug in one card must not stop the others
         return Outcome(job, key, 0, f"internal error: {type(exc).__name__}: {exc}")
-    if _store is not None:
-        _store.put(key, data)
+    global _warning_sent
+    cache_warning = None
+    if _store is not None and not _store.put(key, data) and not _warning_sent:
+        cache_warning, _warning_sent = _store.warning, True
     if job.target is not None:
         try:
             write_card(job.target, data)
         except OSError as exc:
-            return Outcome(job, key, len(data), f"cannot write {job.target}: {exc.strerror or exc}")
-    return Outcome(job, key, len(data), None)
+            return Outcome(job, key, len(data), f"cannot write {job.target}: {exc.strerror or exc}", cache_warning)
+    return Outcome(job, key, len(data), None, cache_warning)
 
 
 class RenderPool:

@@ -205,10 +205,12 @@ class Store:
     Args:
         directory: the cache folder (created when missing).
         build_id: names this run in the usage records (a random id by default).
+        quiet: keep the reason a cache cannot be used in :attr:`warning` without logging it.
     """
 
-    def __init__(self, directory: Path, *, build_id: str | None = None) -> None:
+    def __init__(self, directory: Path, *, build_id: str | None = None, quiet: bool = False) -> None:
         self.directory = Path(directory)
+        self.quiet = quiet
         self.build_id = build_id or uuid.uuid4().hex[:12]
         self.root = self.directory / f"v{FORMAT_VERSION}"
         self._cache: diskcache.Cache | None = None
@@ -242,12 +244,21 @@ class Store:
         return self._cache is not None
 
     def _disable(self, exc: BaseException) -> None:
+        self.disable(
+            f"card cache at {self.directory} cannot be used ({type(exc).__name__}: {exc}); "
+            "drawing every card without caching"
+        )
+
+    def disable(self, warning: str) -> None:
+        """Stop using the cache; ``warning`` is logged unless this store is quiet (the first one is kept).
+
+        A pool worker's store is quiet: its reason travels back with the card, and the
+        batch's own store says it once, however many workers hit the same full disk.
+        """
         if self.warning is None:
-            self.warning = (
-                f"card cache at {self.directory} cannot be used ({type(exc).__name__}: {exc}); "
-                "drawing every card without caching"
-            )
-            logger.warning(self.warning)
+            self.warning = warning
+            if not self.quiet:
+                logger.warning(warning)
         self._close_files()
 
     def __enter__(self) -> Store:
