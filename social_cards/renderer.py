@@ -124,7 +124,7 @@ def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
     else:
         _paste(
             canvas,
-            _rasterize_svg(layer.markup, layer.base, layer.box.width, layer.box.height),
+            _rasterize_svg(layer.markup, layer.source, layer.box.width, layer.box.height),
             layer.box,
             0,
             layer.opacity,
@@ -235,7 +235,8 @@ class _Fetcher:
         return b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 
 
-def _rasterize_svg(markup: str, base: Path, width: int, height: int) -> Image.Image:
+def _rasterize_svg(markup: str, source: Path, width: int, height: int) -> Image.Image:
+    base = source.parent
     memo_key = (bytes_digest(markup.encode("utf-8")), str(base), width, height)
     cached = _svg_memo.get(memo_key)
     if cached is not None:
@@ -251,7 +252,7 @@ def _rasterize_svg(markup: str, base: Path, width: int, height: int) -> Image.Im
             output_height=height,
         )
     except Exception as exc:  # CairoSVG raises many kinds for bad markup
-        raise AssetError(f"SVG layer (from {base}): cannot rasterize: {exc}") from None
+        raise AssetError(f"{source}: cannot rasterize the SVG: {exc}") from None
     image = Image.open(io.BytesIO(png)).convert("RGBA")
     if image.size != (width, height):
         image = _fit(image, Box(0, 0, width, height), "contain")

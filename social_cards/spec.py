@@ -105,10 +105,14 @@ class ImageLayer:
 
 @dataclass(frozen=True, slots=True)
 class SvgLayer:
-    """SVG markup (after variable substitution) rasterized into a box."""
+    """SVG markup (after variable substitution) rasterized into a box.
+
+    ``source`` is the file the markup came from: its folder is the only place the
+    markup may reference files, and errors name it.
+    """
 
     markup: str
-    base: Path = field(compare=False)
+    source: Path = field(compare=False)
     box: Box
     opacity: float = 1.0
 

@@ -487,7 +487,7 @@ class Template:
             if kind == "svg" or path.suffix.lower() == ".svg":
                 return SvgLayer(
                     self._svg(path, context, source.where, templated=kind == "svg"),
-                    path.parent,
+                    path,
                     self._box(v),
                     v["opacity"],
                 )

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 from PIL import Image, ImageChops, ImageStat
 
 from social_cards import CardInput, Template, load_template
@@ -83,4 +85,19 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         env=full_env,
         timeout=120,
         check=False,
+    )
+
+
+def hostile_text() -> SearchStrategy[str]:
+    """Text as chat logs and generated titles bring it: any character, and the pieces that break tools."""
+    pieces = st.sampled_from(
+        [
+            "\x00", "\x1b[31m", "\r\n", "\ud800", "\udfff", "\u202e", "\u2066", "\u200b", "\u200d", "\ufeff",
+            "👨\u200d👩\u200d👧\u200d👦", "🏳️\u200d🌈", "🇧🇷", "e\u0301\u0301\u0301", "{{ 7 * 7 }}", "{% raw %}",
+            "{{ ''.__class__.__mro__ }}", "<script>alert(1)</script>", "<svg onload=x>", '"><img src=x>', "&amp;",
+            "**b**", "[a](b)", "你好世界", "مرحبا بالعالم", "שלום", "ไทย", "x" * 300, " ", "\t",
+        ]
+    )  # fmt: skip
+    return st.lists(st.one_of(pieces, st.text(alphabet=st.characters(codec=None), max_size=40)), max_size=12).map(
+        "".join
     )

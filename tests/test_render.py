@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, MULTISCRIPT_TITLE, decode, mean_difference
+from conftest import DATA, MULTISCRIPT_TITLE, decode, hostile_text, mean_difference
+from hypothesis import HealthCheck, given, settings
 from PIL import Image
 
 from social_cards import CardInput, MissingGlyphError, OutputFormat, Template, draw, load_template, render
@@ -207,3 +208,26 @@ def regenerate_references() -> None:  # pragma: no cover - run by hand after a d
 if __name__ == "__main__":  # pragma: no cover
     regenerate_references()
     print("references written to", Path(DATA))
+
+
+def _any_text_gives_a_card(template: Template, title: str, description: str) -> None:
+    card = CardInput(title, description=description, site_name=title[:40], tags=(description[:20],))
+    assert template.fingerprint(card) is not None
+    image = decode(draw(template.resolve(card)))
+    assert image.size == (template.width, template.height)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=hostile_text(), description=hostile_text())
+def test_any_page_text_gives_a_valid_card(default_template: Template, title: str, description: str) -> None:
+    """Property (short run): whatever text a page brings, resolve and draw give a decodable card."""
+    _any_text_gives_a_card(default_template, title, description)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("name", ["default", "accent", "blog"])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=hostile_text(), description=hostile_text())
+def test_fuzz_any_page_text_gives_a_valid_card(name: str, title: str, description: str) -> None:
+    """Property (long run, `-m fuzz`): the same for every built-in template."""
+    _any_text_gives_a_card(load_template(name), title, description)

@@ -214,3 +214,21 @@ def test_no_fingerprint_when_a_layer_picks_its_font_by_variable(tmp_path: Path) 
     """Only a full resolve knows which font a templated font field names: no fingerprint, no shortcut."""
     folder = _template(tmp_path / "t", '[[layers]]\nkind = "text"\ntext = "x"\nfont = "{{ options.font }}"\n')
     assert load_template(folder).fingerprint(CardInput(title="x")) is None
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "content"),
+    [
+        ('kind = "image"\nfile = "pic.png"', "pic.png", b"not a picture"),
+        ('kind = "background"\nimage = "pic.png"', "pic.png", b"\x89PNG\r\n\x1a\n truncated"),
+        ('kind = "svg"\nfile = "bad.svg"', "bad.svg", b"<svg><unclosed"),
+        ('kind = "image"\nfile = "bad.svg"', "bad.svg", b"\xff\xfe not xml"),
+    ],
+)
+def test_broken_asset_is_named(tmp_path: Path, layer: str, name: str, content: bytes) -> None:
+    """A picture or SVG that cannot be read is an error naming the file, not a crash."""
+    folder = _template(tmp_path / "t", f"[[layers]]\n{layer}\n")
+    (folder / name).write_bytes(content)
+    with pytest.raises(AssetError) as err:
+        render(load_template(folder).resolve(CardInput("x")))
+    assert str(folder / name) in str(err.value)

@@ -6,6 +6,7 @@ import time
 import unicodedata
 
 import pytest
+from conftest import hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,10 @@ def test_clusters(text: str, expected: list[str]) -> None:
 @given(st.text(alphabet=st.characters(codec=None), max_size=400))
 def test_any_string_gives_clean_text(raw: str) -> None:
     """Whatever arrives, the result is NFC, printable, encodable and bounded."""
+    _clean_text_holds(raw)
+
+
+def _clean_text_holds(raw: str) -> None:
     text = clean_text(raw)
     assert len(text) <= MAX_TEXT_CHARS
     assert unicodedata.is_normalized("NFC", text)
@@ -95,3 +100,11 @@ def test_huge_hostile_text_is_fast() -> None:
     start = time.perf_counter()
     clean_text(raw)
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.fuzz
+@settings(max_examples=20_000, deadline=None)
+@given(hostile_text())
+def test_fuzz_any_string_gives_clean_text(raw: str) -> None:
+    """Property (long run, `-m fuzz`): the same, on text built from the pieces that break tools."""
+    _clean_text_holds(raw)

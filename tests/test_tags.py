@@ -1,0 +1,52 @@
+"""Meta tags: whatever a page's text holds, it stays inside its attribute value."""
+
+from __future__ import annotations
+
+import html.parser
+
+import pytest
+from conftest import hostile_text
+from hypothesis import given, settings
+from mkdocs_social_cards.tags import CardTags, insert_tags
+
+HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
+
+
+class _Elements(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+
+def _elements(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    parser = _Elements()
+    parser.feed(page)
+    parser.close()
+    return parser.elements
+
+
+def _tags_hold_their_values(title: str, description: str, url: str) -> None:
+    tags = CardTags(f"https://example.org/{url}", 1200, 630, "image/png", title, description, url, "article")
+    page = insert_tags(HEAD, tags)
+    added = _elements(page)[4:-2]  # after html, head, meta charset, title; before body, p
+    expected = [("meta", [(attr, name), ("content", value)]) for attr, name, value in tags.pairs()]
+    assert added == expected
+    assert page.endswith("</head><body><p>x</p></body></html>")
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=hostile_text(), description=hostile_text(), url=hostile_text())
+def test_no_text_can_add_an_element_or_attribute(title: str, description: str, url: str) -> None:
+    """Property (short run): each tag is one meta element with two attributes holding exactly the value."""
+    _tags_hold_their_values(title, description, url)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=20_000, deadline=None)
+@given(title=hostile_text(), description=hostile_text(), url=hostile_text())
+def test_fuzz_no_text_can_add_an_element_or_attribute(title: str, description: str, url: str) -> None:
+    """Property (long run, `-m fuzz`): the same."""
+    _tags_hold_their_values(title, description, url)
