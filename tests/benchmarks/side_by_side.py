@@ -40,8 +40,25 @@ WAYS = {
 THEME_FONT = "\n  font:\n    text: Inter\n"
 
 
+def _memory_kb(pid: int) -> int | None:
+    """Proportional set size of one process (shared pages split among their users), else its RSS.
+
+    Pool workers are forked from one parent and share its pages; adding up their RSS
+    would count every shared page once per worker. PSS adds up to what the tree uses.
+    """
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path, encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith(field):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    return None
+
+
 def _tree_rss_kb(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants, in KB."""
+    """Memory of ``root`` and all its descendants (PSS where the kernel gives it), in KB."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -56,14 +73,7 @@ def _tree_rss_kb(root: int) -> int:
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            continue
+        total += _memory_kb(pid) or 0
     return total
 
 
@@ -149,7 +159,7 @@ def main() -> None:
     for label, key, unit in [
         ("cold, ms per card over no cards", "cold_ms", "ms"),
         ("warm, ms per card over no cards", "warm_ms", "ms"),
-        ("peak memory, process tree", "peak_mb", "MB"),
+        ("peak memory (PSS), process tree", "peak_mb", "MB"),
         ("average card size", "card_kb", "KB"),
     ]:
         ratio = m[key] / s[key] if s[key] > 0 else float("inf")
