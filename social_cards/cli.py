@@ -21,7 +21,7 @@ from .batch import BatchReport, render_jsonl
 from .errors import SocialCardsError
 from .output import FORMATS, OutputFormat, write_card
 from .pool import RenderPool
-from .preview import SAMPLES, draw_sheet, samples_from_titles
+from .preview import SAMPLES, PreviewSheet, draw_sheet, samples_from_titles
 from .renderer import draw
 from .spec import CardSpec
 from .store import Store, parse_age, parse_size, resolve_cache_dir
@@ -286,10 +286,9 @@ def _preview(args: argparse.Namespace) -> int:
     samples = samples_from_titles(args.title) if args.title else SAMPLES
     options = _options(args.option)
     logo = args.logo.resolve() if args.logo else None
-    roots = [load_template(ref).root for ref in refs]  # fails early, with the reason, on a bad template
     cache_dir = resolve_cache_dir(args.cache_dir)
 
-    def draw_once(store: Store, pool: RenderPool) -> int:
+    def draw_once(store: Store, pool: RenderPool) -> PreviewSheet:
         sheet = draw_sheet(
             refs, args.out_dir, store, pool, samples=samples, options=options, site_name=args.site_name, logo=logo,
             refresh_seconds=2 if args.watch else 0,
@@ -302,14 +301,15 @@ def _preview(args: argparse.Namespace) -> int:
                 f"wrote {sheet.page}: {len(sheet.cards)} cards ({sheet.drawn} drawn, {sheet.cached} cached, "
                 f"{sheet.failed} failed)"
             )
-        return EXIT_FAILED if sheet.failed else EXIT_OK
+        return sheet
 
     with Store(cache_dir) as store, RenderPool(cache_dir if store.enabled else None, build_id=store.build_id) as pool:
-        code = draw_once(store, pool)
+        sheet = draw_once(store, pool)
         if not args.watch:
-            return code
+            return EXIT_FAILED if sheet.failed else EXIT_OK
         if not args.quiet:
             print("watching the template folders; Ctrl-C stops")
+        roots = sheet.roots
         seen = _stamps(roots)
         try:
             while True:

@@ -9,10 +9,10 @@ option draws only the cards that changed.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .batch import CardRequest, CardResult, run_batch
@@ -26,7 +26,7 @@ from .template import CardInput, Template, load_template
 __all__ = ["SAMPLES", "PreviewCard", "PreviewSheet", "Sample", "draw_sheet", "samples_from_titles"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Sample:
     """A sample page a preview draws: a short name (used in file names), a title, a description."""
 
@@ -50,7 +50,7 @@ SAMPLES: tuple[Sample, ...] = (
 """The built-in samples: a short and a long title, and titles in several scripts."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class PreviewCard:
     """One card of a sheet: which template and sample, its file name in the sheet's folder."""
 
@@ -61,12 +61,13 @@ class PreviewCard:
     error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class PreviewSheet:
-    """A drawn sheet: its cards (in template, then sample order) and the counts."""
+    """A drawn sheet: its cards (in template, then sample order), the template folders, the counts."""
 
     page: Path
     cards: tuple[PreviewCard, ...]
+    roots: tuple[Path, ...]
     cached: int
     drawn: int
     failed: int
@@ -115,53 +116,58 @@ def draw_sheet(
     except OSError as exc:
         raise SocialCardsError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     option_pairs = CardInput.options_from(dict(options or {}))
-    cards = {
-        f"{name}-{sample.name}{fmt.suffix}": PreviewCard(name, sample, f"{name}-{sample.name}{fmt.suffix}")
-        for name in loaded
+    pages = {
+        sample: CardInput(
+            title=sample.title,
+            description=sample.description,
+            site_name=site_name,
+            date="2026-11-21",
+            authors=("Ana Lima",),
+            tags=("preview",),
+            logo=logo,
+            options=option_pairs,
+        )
         for sample in samples
     }
+    cards = {}
+    for name in loaded:
+        for sample in samples:
+            file = f"{name}-{sample.name}{fmt.suffix}"
+            cards[file] = PreviewCard(name, sample, file)
 
     def requests() -> Iterator[CardRequest]:
-        for name, template in loaded.items():
-            for sample in samples:
-                card = CardInput(
-                    title=sample.title,
-                    description=sample.description,
-                    site_name=site_name,
-                    date="2026-11-21",
-                    authors=("Ana Lima",),
-                    tags=("preview",),
-                    logo=logo,
-                    options=option_pairs,
-                )
-                target = out_dir / f"{name}-{sample.name}{fmt.suffix}"
+        for preview in tuple(cards.values()):
+            template, card, target = loaded[preview.template], pages[preview.sample], out_dir / preview.file
 
-                def resolve(template: Template = template, card: CardInput = card) -> CardSpec:
-                    return template.resolve(card, output=fmt)
+            def resolve(template: Template = template, card: CardInput = card) -> CardSpec:
+                return template.resolve(card, output=fmt)
 
-                def place(key: str, target: Path = target) -> Path:
-                    return target
+            def place(key: str, target: Path = target) -> Path:
+                return target
 
-                yield CardRequest(target.name, resolve, template.fingerprint(card, output=fmt), place)
+            yield CardRequest(preview.file, resolve, template.fingerprint(card, output=fmt), place)
 
     def keep(result: CardResult) -> None:
-        cards[result.ref] = _with(cards[result.ref], key=result.key)
+        cards[result.ref] = dataclasses.replace(cards[result.ref], key=result.key)
 
     report = run_batch(requests(), store, pool, on_card=keep)
     for error in report.errors:
-        cards[error.ref] = _with(cards[error.ref], error=error.reason)
+        cards[error.ref] = dataclasses.replace(cards[error.ref], error=error.reason)
         (out_dir / error.ref).unlink(missing_ok=True)  # never show an older picture for a card that failed
-    sheet = PreviewSheet(out_dir / "index.html", tuple(cards.values()), report.cached, report.drawn, report.failed)
+    sheet = PreviewSheet(
+        out_dir / "index.html",
+        tuple(cards.values()),
+        tuple(t.root for t in loaded.values()),
+        report.cached,
+        report.drawn,
+        report.failed,
+    )
     page = _page(sheet, loaded, refresh_seconds)
     try:
         sheet.page.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise SocialCardsError(f"cannot write {sheet.page}: {exc.strerror or exc}") from None
     return sheet
-
-
-def _with(card: PreviewCard, *, key: str = "", error: str = "") -> PreviewCard:
-    return PreviewCard(card.template, card.sample, card.file, key or card.key, error or card.error)
 
 
 def _page(sheet: PreviewSheet, templates: Mapping[str, Template], refresh_seconds: int) -> str:
