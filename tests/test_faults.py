@@ -29,9 +29,12 @@ def _jsonl(path: Path, titles: list[str]) -> Path:
     return path
 
 
+def _render_args(source: Path, cache: Path, out: Path, *extra: str) -> list[str]:
+    return ["render", str(source), "--cache-dir", str(cache), "--out-dir", str(out), "--workers", "2", *extra]
+
+
 def _render(source: Path, cache: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "social_cards", "render", str(source), "--cache-dir", str(cache),
-            "--out-dir", str(out), "--workers", "2", *extra]  # fmt: skip
+    return [sys.executable, "-m", "social_cards", *_render_args(source, cache, out, *extra)]
 
 
 def _site(root: Path, titles: list[str], cache: Path) -> Path:
@@ -91,14 +94,14 @@ def test_a_render_killed_again_and_again_then_matches_a_clean_run(tmp_path: Path
         time.sleep(0.3 + rng.random() * 1.2)
         os.killpg(process.pid, signal.SIGKILL)  # the workers too: nothing gets to clean up
         process.wait(timeout=30)
-    finished = run_cli(*_render(source, cache, out, "--json")[3:])
+    finished = run_cli(*_render_args(source, cache, out, "--json"))
     assert finished.returncode == 0, finished.stderr
-    clean = run_cli(*_render(source, tmp_path / "clean-cache", tmp_path / "clean", "--json")[3:])
+    clean = run_cli(*_render_args(source, tmp_path / "clean-cache", tmp_path / "clean", "--json"))
     assert clean.returncode == 0, clean.stderr
     for i in range(len(titles)):
         assert (out / f"c{i}.png").read_bytes() == (tmp_path / "clean" / f"c{i}.png").read_bytes(), i
     # And every entry the killed runs left in the cache is served intact.
-    again = run_cli(*_render(source, cache, tmp_path / "again", "--json")[3:])
+    again = run_cli(*_render_args(source, cache, tmp_path / "again", "--json"))
     assert json.loads(again.stdout.splitlines()[-1])["drawn"] == 0
     for i in range(len(titles)):
         assert (tmp_path / "again" / f"c{i}.png").read_bytes() == (tmp_path / "clean" / f"c{i}.png").read_bytes()
