@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SocialCardsError
-from .output import OutputFormat, write_card
+from .output import OutputFormat
+from .placement import write_card
 from .pool import Job, Outcome, RenderPool
 from .spec import CardSpec
-from .store import Resolved, Store
+from .store import Placing, Resolved, Store
 from .template import CardInput, Template, load_template
 
-__all__ = ["BatchReport", "CardError", "CardRequest", "CardResult", "render_jsonl", "run_batch"]
+__all__ = ["Batch", "BatchReport", "CardError", "CardRequest", "CardResult", "render_jsonl", "run_batch"]
 
 LOOKUP_CHUNK = 500
 """Requests resolved and looked up together: one store query each, and bounded memory."""
@@ -45,7 +46,7 @@ class CardError:
     reason: str
 
 
-def _nowhere(key: str) -> Path | None:
+def _nowhere(key: str) -> str | None:
     return None
 
 
@@ -58,14 +59,15 @@ class CardRequest:
         resolve: makes the card's spec; raises :class:`SocialCardsError` when it cannot.
         fingerprint: ``Template.fingerprint`` of the same inputs, or None. With it, a
             warm run takes the key from the cache and never calls ``resolve``.
-        place: where to put a copy of the card, given its key (None: only cache it);
-            raises :class:`SocialCardsError` for a place that is not allowed.
+        place: the file to put a copy of the card in, given its key (None: only cache it);
+            raises :class:`SocialCardsError` for a place that is not allowed. A string,
+            because a warm build calls it for every page and a ``Path`` costs more.
     """
 
     ref: str
     resolve: Callable[[], CardSpec]
     fingerprint: str | None = None
-    place: Callable[[str], Path | None] = _nowhere
+    place: Callable[[str], str | None] = _nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class CardResult:
     key: str
     width: int
     height: int
-    target: Path | None
+    target: str | None
     cached: bool
 
 
@@ -161,46 +163,94 @@ def _target(out_dir: Path, output: str | None, key: str, fmt: OutputFormat) -> P
     return target
 
 
-def run_batch(
-    requests: Iterable[CardRequest],
-    store: Store,
-    pool: RenderPool,
-    *,
-    strict: bool = False,
-    progress: Callable[[BatchReport], None] | None = None,
-    on_card: Callable[[CardResult], None] | None = None,
-) -> BatchReport:
-    """Make every requested card: cached ones are only placed, the rest drawn by ``pool``.
+class Batch:
+    """Cards made together: cached ones are only placed, the rest drawn by ``pool``.
 
     ``on_card`` hears of each card once it is ready; failures go to the report's
-    ``errors``. With ``strict``, the first failure stops the batch.
-
-    Raises:
-        SocialCardsError: with ``strict``, the first failure (naming its ``ref``).
+    ``errors``. With ``strict``, the first failure stops the batch and raises
+    :class:`SocialCardsError` naming its ``ref``.
     """
-    report = BatchReport()
-    # Cards being drawn, by key: the request that draws it, and others that want the same card.
-    drawing: dict[str, tuple[_Pending, list[_Pending]]] = {}
 
-    def fail(ref: str, reason: str) -> None:
-        report.failed += 1
-        report.errors.append(CardError(ref, reason))
-        if strict:
+    def __init__(
+        self,
+        store: Store,
+        pool: RenderPool,
+        *,
+        strict: bool = False,
+        progress: Callable[[BatchReport], None] | None = None,
+        on_card: Callable[[CardResult], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.strict = strict
+        self.progress = progress
+        self.on_card = on_card
+        self.report = BatchReport()
+        # Cards being drawn, by key: the request that draws it, and others that want the same card.
+        self._drawing: dict[str, tuple[_Pending, list[_Pending]]] = {}
+        # Cards served from the cache before they were verified, by key (``place_later``).
+        self._unverified: dict[str, list[_Pending]] = {}
+        self._placing: Placing | None = None
+
+    def run(self, requests: Iterable[CardRequest], *, place_later: bool = False) -> BatchReport:
+        """Make every requested card.
+
+        With ``place_later``, cached cards count as ready once found in the index (their
+        key and size are known); a helper process verifies and places them while the
+        caller goes on, and :meth:`finish` waits for it and draws any that failed.
+        Without it, the batch is finished on return.
+        """
+        try:
+            for _ in self.pool.run(self._jobs(requests, place_later), on_done=self._done):
+                pass
+        except _StopBatch as exc:
+            raise SocialCardsError(str(exc)) from None
+        if place_later:
+            self._placing = self.store.place_queued()
+            return self.report
+        return self.finish()
+
+    def finish(self) -> BatchReport:
+        """Wait for cards being placed; draw again those that were damaged or gone. Returns the final report."""
+        if self._placing is None:
+            return self.report
+        failed = self._placing.wait()
+        self._placing = None
+        retry = [item for key in failed for item in self._unverified.get(key, ())]
+        self._unverified.clear()
+        self.report.cached -= len(retry)
+        try:
+            for _ in self.pool.run(self._draw(retry), on_done=self._done):
+                pass
+        except _StopBatch as exc:
+            raise SocialCardsError(str(exc)) from None
+        return self.report
+
+    def cancel(self) -> None:
+        """Stop placing cards (the build failed); cards already placed stay."""
+        if self._placing is not None:
+            self._placing.cancel()
+            self._placing = None
+
+    def _fail(self, ref: str, reason: str) -> None:
+        self.report.failed += 1
+        self.report.errors.append(CardError(ref, reason))
+        if self.strict:
             raise _StopBatch(f"{ref}: {reason}")
 
-    def ready(item: _Pending, cached: bool) -> None:
+    def _ready(self, item: _Pending, cached: bool) -> None:
         if cached:
-            report.cached += 1
+            self.report.cached += 1
         else:
-            report.drawn += 1
-            store.touch([item.key])  # drawn by a worker, perhaps one started for an earlier build
-        if on_card is not None:
-            on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
+            self.report.drawn += 1
+            self.store.touch([item.key])  # drawn by a worker, perhaps one started for an earlier build
+        if self.on_card is not None:
+            self.on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
 
-    def chunks() -> Iterator[list[CardRequest]]:
+    def _chunks(self, requests: Iterable[CardRequest]) -> Iterator[list[CardRequest]]:
         chunk: list[CardRequest] = []
         for request in requests:
-            report.cards += 1
+            self.report.cards += 1
             chunk.append(request)
             if len(chunk) >= LOOKUP_CHUNK:
                 yield chunk
@@ -208,11 +258,15 @@ def run_batch(
         if chunk:
             yield chunk
 
-    def jobs() -> Iterator[Job]:
-        for chunk in chunks():
-            yield from lookup(chunk)
+    def _jobs(self, requests: Iterable[CardRequest], place_later: bool) -> Iterator[Job]:
+        for chunk in self._chunks(requests):
+            yield from self._draw(self._lookup(chunk, place_later))
+            if self.progress is not None:
+                self.progress(self.report)
 
-    def lookup(chunk: list[CardRequest]) -> Iterator[Job]:
+    def _lookup(self, chunk: list[CardRequest], place_later: bool) -> list[_Pending]:
+        """Resolve what must be (by fingerprint when known), serve what is cached; returns the misses."""
+        store = self.store
         known = store.recall(r.fingerprint for r in chunk if r.fingerprint is not None)
         learned: list[tuple[str, Resolved]] = []
         items: list[_Pending] = []
@@ -228,52 +282,69 @@ def run_batch(
                         learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
                 item.target = request.place(item.key)
             except SocialCardsError as exc:
-                fail(request.ref, str(exc))
+                self._fail(request.ref, str(exc))
                 continue
             items.append(item)
         store.remember(learned)
-        served = store.materialize_many((item.key, item.target) for item in items)
+        served = store.materialize_many(((item.key, item.target) for item in items), later=place_later)
+        misses = []
         for item in items:
             if item.key in served:
-                ready(item, cached=True)
-            elif item.key in drawing:
-                drawing[item.key][1].append(item)  # the same card again: copied once drawn
+                if place_later:
+                    self._unverified.setdefault(item.key, []).append(item)
+                self._ready(item, cached=True)
             else:
-                try:
-                    spec = item.spec or item.request.resolve()  # known by fingerprint, but no longer cached
-                except SocialCardsError as exc:
-                    fail(item.request.ref, str(exc))
-                    continue
-                drawing[item.key] = (item, [])
-                yield Job(spec, item.target)
-        if progress is not None:
-            progress(report)
+                misses.append(item)
+        return misses
 
-    def done(outcome: Outcome) -> None:
+    def _draw(self, items: Iterable[_Pending]) -> Iterator[Job]:
+        for item in items:
+            if item.key in self._drawing:
+                self._drawing[item.key][1].append(item)  # the same card again: copied once drawn
+                continue
+            try:
+                spec = item.spec or item.request.resolve()  # known by fingerprint, but no longer cached
+            except SocialCardsError as exc:
+                self._fail(item.request.ref, str(exc))
+                continue
+            self._drawing[item.key] = (item, [])
+            yield Job(spec, None if item.target is None else Path(item.target))
+
+    def _done(self, outcome: Outcome) -> None:
         if outcome.cache_warning:
-            store.disable(outcome.cache_warning)
-        first, others = drawing.pop(outcome.key)
+            self.store.disable(outcome.cache_warning)
+        first, others = self._drawing.pop(outcome.key)
         if outcome.error is not None:
             for item in (first, *others):
-                fail(item.request.ref, outcome.error)
+                self._fail(item.request.ref, outcome.error)
         else:
-            ready(first, cached=False)
-            data = first.target.read_bytes() if first.target is not None and others else None
+            self._ready(first, cached=False)
+            data = Path(first.target).read_bytes() if first.target is not None and others else None
             for item in others:
                 if item.target is not None and data is not None:
-                    write_card(item.target, data)
+                    write_card(Path(item.target), data)
                 elif item.target is not None:
-                    store.materialize_many([(item.key, item.target)])
-                ready(item, cached=True)
-        if progress is not None:
-            progress(report)
+                    self.store.materialize_many([(item.key, item.target)])
+                self._ready(item, cached=True)
+        if self.progress is not None:
+            self.progress(self.report)
 
-    try:
-        for _ in pool.run(jobs(), on_done=done):
-            pass
-    except _StopBatch as exc:
-        raise SocialCardsError(str(exc)) from None
-    return report
+
+def run_batch(
+    requests: Iterable[CardRequest],
+    store: Store,
+    pool: RenderPool,
+    *,
+    strict: bool = False,
+    progress: Callable[[BatchReport], None] | None = None,
+    on_card: Callable[[CardResult], None] | None = None,
+) -> BatchReport:
+    """Make every requested card (a :class:`Batch` run to its end).
+
+    Raises:
+        SocialCardsError: with ``strict``, the first failure (naming its ``ref``).
+    """
+    return Batch(store, pool, strict=strict, progress=progress, on_card=on_card).run(requests)
 
 
 @dataclass(slots=True)
@@ -283,7 +354,7 @@ class _Pending:
     width: int
     height: int
     spec: CardSpec | None
-    target: Path | None = None
+    target: str | None = None
 
 
 def _failing(reason: str) -> Callable[[], CardSpec]:
@@ -332,8 +403,8 @@ def render_jsonl(
         def resolve() -> CardSpec:
             return template.resolve(card, output=fmt, fonts=fonts, strict=strict)
 
-        def place(key: str) -> Path | None:
-            return _target(out_dir, output, key, fmt) if out_dir is not None else None
+        def place(key: str) -> str | None:
+            return str(_target(out_dir, output, key, fmt)) if out_dir is not None else None
 
         return CardRequest(ref, resolve, template.fingerprint(card, output=fmt, fonts=fonts, strict=strict), place)
 

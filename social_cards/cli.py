@@ -19,7 +19,8 @@ from pathlib import Path
 from . import __version__
 from .batch import BatchReport, render_jsonl
 from .errors import SocialCardsError
-from .output import FORMATS, OutputFormat, write_card
+from .output import FORMATS, OutputFormat
+from .placement import write_card
 from .pool import RenderPool
 from .preview import SAMPLES, PreviewSheet, draw_sheet, samples_from_titles
 from .renderer import draw

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from PIL import Image
@@ -86,31 +83,3 @@ def encode(image: Image.Image, output: OutputFormat) -> bytes:
     else:
         image.save(buf, "WEBP", quality=output.quality, method=4)
     return buf.getvalue()
-
-
-def _file_mode() -> int:
-    umask = os.umask(0o022)  # reading the umask means setting it; put it back at once
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
-
-
-def write_card(path: Path, data: bytes) -> None:
-    """Write a card file atomically: readers see the old file or the new one, never a part.
-
-    Raises:
-        OSError: the folder cannot be made or the file cannot be written.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); a card is served, so give it the usual mode.
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

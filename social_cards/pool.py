@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SocialCardsError
-from .output import write_card
+from .placement import write_card
 from .renderer import draw
 from .spec import CardSpec
 from .store import Store

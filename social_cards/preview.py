@@ -142,8 +142,8 @@ def draw_sheet(
             def resolve(template: Template = template, card: CardInput = card) -> CardSpec:
                 return template.resolve(card, output=fmt)
 
-            def place(key: str, target: Path = target) -> Path:
-                return target
+            def place(key: str, target: Path = target) -> str:
+                return str(target)
 
             yield CardRequest(preview.file, resolve, template.fingerprint(card, output=fmt), place)
 

@@ -28,7 +28,6 @@ import random
 import re
 import shutil
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -40,7 +39,7 @@ import diskcache
 import xxhash
 
 from .errors import CacheError
-from .output import write_card
+from .placement import Damaged, Placement, Slot, place_all, read_verified
 
 _T = TypeVar("_T")
 
@@ -48,6 +47,7 @@ __all__ = [
     "CACHE_DIR_ENV",
     "DEFAULT_CACHE_DIR",
     "FORMAT_VERSION",
+    "Placing",
     "PruneResult",
     "Resolved",
     "Store",
@@ -127,47 +127,32 @@ class Resolved:
     height: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    path: str  # a plain string: the warm path makes two system calls per card and little else
-    size: int
-    digest: str
+class Placing:
+    """Cards a helper process is verifying and placing for a store (see :meth:`Store.place_queued`)."""
 
+    def __init__(self, store: Store, keys: list[str], placement: Placement) -> None:
+        self._store = store
+        self._keys = keys
+        self._placement: Placement | None = placement
 
-class _Damaged(Exception):
-    """A value file does not match the length or digest recorded when it was written."""
+    def wait(self) -> set[str]:
+        """Block until every card is placed; returns the keys that were not served after all.
 
+        Those were damaged (now dropped and counted) or gone, and must be drawn again.
+        Calling it again returns an empty set.
+        """
+        if self._placement is None:
+            return set()
+        failed = self._placement.wait()
+        self._placement = None
+        served = self._store._settle_placed(self._keys, failed)
+        return set(self._keys) - served
 
-def _read_verified(entry: _Entry) -> bytes:
-    """The entry's bytes; raises ``_Damaged``, or ``OSError`` when the file is gone."""
-    fd = os.open(entry.path, os.O_RDONLY)
-    try:
-        data = os.read(fd, entry.size + 1)
-    finally:
-        os.close(fd)
-    if len(data) != entry.size or xxhash.xxh3_128_hexdigest(data) != entry.digest:
-        raise _Damaged(f"expected {entry.size} bytes with digest {entry.digest}, found {len(data)} bytes that differ")
-    return data
-
-
-def _place(entry: _Entry, data: bytes, target: str) -> None:
-    """Put a verified card at ``target``: a hard link to the read-only value file, else a copy."""
-    try:
-        os.link(entry.path, target)
-        return
-    except FileExistsError:
-        with contextlib.suppress(OSError):
-            if os.path.samefile(entry.path, target):  # noqa: PTH121 (strings on the hot path)
-                return
-    except OSError:
-        pass  # another filesystem, or no hard links: copy below
-    tmp = Path(f"{target}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        os.link(entry.path, tmp)
-    except OSError:
-        write_card(Path(target), data)
-        return
-    tmp.replace(target)
+    def cancel(self) -> None:
+        """Stop placing (a build that failed); cards already placed stay."""
+        if self._placement is not None:
+            self._placement.cancel()
+        self._placement = None
 
 
 def _retry_locked(open_: Callable[[], _T]) -> _T:
@@ -218,6 +203,8 @@ class Store:
         self._build_seq: int | None = None
         self._used: dict[str, float] = {}
         self._counts = {"hits": 0, "misses": 0, "damaged": 0}
+        self._queued_keys: list[str] = []
+        self._queued_slots: list[Slot] = []
         self.warning: str | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -268,7 +255,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Record what this run used and the counters, then close the files."""
+        """Place cards still queued, record what this run used and the counters, then close the files."""
+        if self._queued_slots:
+            self.place_queued().wait()
         self.flush()
         self._close_files()
 
@@ -327,11 +316,11 @@ class Store:
 
     # --- cards --------------------------------------------------------------------------
 
-    def _entries(self, keys: list[str]) -> dict[str, _Entry]:
-        """One query per few hundred keys: where each card's file is, its size and digest."""
+    def _entries(self, keys: list[str]) -> dict[str, Slot]:
+        """One query per few hundred keys: where each card's file is, its size and digest (no target yet)."""
         root = str(self.root)
         rows = self._select_in("SELECT key, file, size, digest FROM entries WHERE key IN ({})", keys)
-        return {key: _Entry(f"{root}/{file}", size, digest) for key, file, size, digest in rows}
+        return {key: Slot(f"{root}/{file}", size, digest, "") for key, file, size, digest in rows}
 
     def _select_in(self, query: str, values: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``query`` (with ``{}`` for the list of ``?`` marks), a few hundred values a statement.
@@ -391,8 +380,8 @@ class Store:
             self._settle(key, "miss")
             return None
         try:
-            data = _read_verified(entry)
-        except _Damaged as exc:
+            data = read_verified(entry.source, entry.size, entry.digest)
+        except Damaged as exc:
             self._settle(key, "damaged", str(exc))
             return None
         except OSError:
@@ -401,41 +390,46 @@ class Store:
         self._settle(key, "hit")
         return data
 
-    def materialize_many(self, items: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> set[str]:
+    def materialize_many(
+        self, items: Iterable[tuple[str, str | os.PathLike[str] | None]], *, later: bool = False
+    ) -> set[str]:
         """Put each cached card at its target path (``None``: only check it); returns the keys served.
 
         The warm path of a build: one query for all keys, then each card is verified
         against its digest and hard-linked (copied across filesystems). Keys not
         returned must be drawn.
+
+        With ``later``, nothing is read yet: the keys found in the index are returned and
+        their cards queued for :meth:`place_queued`, which verifies and places them in a
+        helper process; what fails there is only known from :meth:`Placing.wait`.
         """
-        pairs = [(key, None if target is None else os.fspath(target)) for key, target in items]
-        entries = self._entries(list(dict.fromkeys(key for key, _ in pairs)))
-        for folder in {os.path.dirname(t) for key, t in pairs if t is not None and key in entries}:  # noqa: PTH120
-            os.makedirs(folder, exist_ok=True)  # noqa: PTH103 (strings on the hot path)
-        # Serial on purpose: with threads, GIL hand-offs between these short system calls
-        # made 10,000 cards take 1.1-1.4 s instead of 0.6 s on two cores.
-        served: set[str] = set()
-        failed: dict[str, tuple[str, str]] = {}
-        for key, target in pairs:
-            entry = entries.get(key)
-            if entry is None or key in failed:
-                continue
-            try:
-                data = _read_verified(entry)
-                if target is not None:
-                    _place(entry, data, target)
-                served.add(key)
-            except _Damaged as exc:
-                failed[key] = ("damaged", str(exc))
-            except OSError as exc:
-                failed[key] = ("miss", str(exc))
-        served -= failed.keys()
+        pairs = [(key, "" if target is None else os.fspath(target)) for key, target in items]
+        unique = list(dict.fromkeys(key for key, _ in pairs))
+        entries = self._entries(unique)
+        keys = [key for key, _ in pairs if key in entries]
+        slots = [entries[key]._replace(target=target) for key, target in pairs if key in entries]
+        self._counts["misses"] += len(unique) - len(entries)
+        if later:
+            self._queued_keys += keys
+            self._queued_slots += slots
+            return set(keys)
+        return self._settle_placed(keys, place_all(slots))
+
+    def place_queued(self) -> Placing:
+        """Start verifying and placing the cards queued by ``materialize_many(later=True)``."""
+        placing = Placing(self, self._queued_keys, Placement(self._queued_slots))
+        self._queued_keys, self._queued_slots = [], []
+        return placing
+
+    def _settle_placed(self, keys: list[str], failed: dict[int, tuple[str, str]]) -> set[str]:
+        """Count and record what a placement served; drop damaged entries. Returns the keys served."""
+        bad = {keys[index]: outcome for index, outcome in failed.items()}
+        served = set(keys) - bad.keys()
         now = time.time()
         self._used.update(dict.fromkeys(served, now))
         self._counts["hits"] += len(served)
-        for key, (outcome, reason) in failed.items():
+        for key, (outcome, reason) in bad.items():
             self._settle(key, outcome, reason)
-        self._counts["misses"] += len({key for key, _ in pairs} - served - failed.keys())
         return served
 
     def touch(self, keys: Iterable[str]) -> None:

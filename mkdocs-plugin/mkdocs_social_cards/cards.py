@@ -2,7 +2,7 @@
 
 :class:`SiteCards` holds what is the same for every page of a build (templates,
 fonts, theme defaults, where cards go); :meth:`SiteCards.run` resolves every
-page's card and hands the lot to ``social_cards.batch.run_batch`` in one go.
+page's card and hands the lot to one ``social_cards.batch.Batch``.
 The plugin and ``social-cards render mkdocs.yml`` both use it, so both compute
 the same keys.
 """
@@ -13,7 +13,7 @@ import datetime as dt
 import gc
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -24,7 +24,7 @@ from mkdocs.structure.pages import Page
 from PIL import Image, UnidentifiedImageError
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
-from social_cards.batch import BatchReport, CardRequest, CardResult, run_batch
+from social_cards.batch import Batch, BatchReport, CardRequest, CardResult
 from social_cards.pool import RenderPool
 from social_cards.spec import CardSpec
 from social_cards.store import Store
@@ -38,6 +38,8 @@ FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "im
 """Keys of a page's ``social:`` front matter."""
 
 _WARNINGS_PER_REASON = 3
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
+"""What ``quote`` leaves as it is; checking first is five times cheaper than quoting every card's path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class SiteCards:
         self.warnings: list[str] = []
         self._include = [_glob(g) for g in settings.include]
         self._exclude = [_glob(g) for g in settings.exclude]
+        self._batch: Batch | None = None
+        self._wanted: dict[str, _PageData] = {}
+        self._requests: dict[str, CardRequest] = {}
 
     def _template(self, ref: str) -> Template:
         template = self._templates.get(ref)
@@ -193,12 +198,12 @@ class SiteCards:
         url = self.site_url + quote(path.relative_to(docs).as_posix())
         return CardTags(url, width, height, media_type, title, description, page.canonical_url or "", kind)
 
-    def _place(self, ref: str) -> Callable[[str], Path | None]:
+    def _place(self, ref: str) -> Callable[[str], str | None]:
         suffix = self.settings.output.suffix
-        site = None if self.site_dir is None else str(self.site_dir)
 
-        def place(key: str) -> Path | None:
-            return None if site is None else Path(f"{site}/{self._card_path(ref, key, suffix)}")
+        def place(key: str) -> str | None:
+            site = self.site_dir
+            return None if site is None else f"{site}/{self._card_path(ref, key, suffix)}"
 
         return place
 
@@ -208,41 +213,52 @@ class SiteCards:
 
     # --- the batch -------------------------------------------------------------------
 
+    def add(self, page: Page) -> None:
+        """Take a page's card as MkDocs reads the page (while its data is fresh in memory).
+
+        Raises:
+            SocialCardsError: with ``strict``, a front-matter problem on the page.
+        """
+        data = self.page_data(page)
+        if isinstance(data, CardTags):
+            self.tags[page.file.src_uri] = data
+            return
+        if data is None:
+            return
+        settings = self.settings
+        self._wanted[data.ref] = data
+        self._requests[data.ref] = CardRequest(
+            data.ref,
+            _resolver(data, settings),
+            data.template.fingerprint(
+                data.card,
+                output=settings.output,
+                fonts=settings.fonts,
+                strict=settings.strict,
+                system_fonts=settings.system_fonts,
+            ),
+            self._place(data.ref),
+        )
+
     def run(
         self,
-        pages: Iterable[Page],
         store: Store,
         pool: RenderPool,
         progress: Callable[[BatchReport], None] | None = None,
+        *,
+        place_later: bool = False,
     ) -> BatchReport:
-        """Make the cards of ``pages``; fills :attr:`tags` for every page that has one.
+        """Make the cards of the pages added; fills :attr:`tags` for every page that has one.
+
+        With ``place_later``, cached cards are placed by a helper process while the
+        build goes on; :meth:`finish` waits for them. The warnings are complete once
+        the batch is finished.
 
         Raises:
             SocialCardsError: with ``strict``, the first page whose card cannot be made.
         """
         settings = self.settings
-        wanted: dict[str, _PageData] = {}
-        for page in pages:
-            data = self.page_data(page)
-            if isinstance(data, CardTags):
-                self.tags[page.file.src_uri] = data
-            elif data is not None:
-                wanted[data.ref] = data
-
-        def requests() -> Iterable[CardRequest]:
-            for data in wanted.values():
-                yield CardRequest(
-                    data.ref,
-                    _resolver(data, settings),
-                    data.template.fingerprint(
-                        data.card,
-                        output=settings.output,
-                        fonts=settings.fonts,
-                        strict=settings.strict,
-                        system_fonts=settings.system_fonts,
-                    ),
-                    self._place(data.ref),
-                )
+        wanted = self._wanted
 
         def ready(result: CardResult) -> None:
             data = wanted[result.ref]
@@ -251,7 +267,7 @@ class SiteCards:
             card = data.card
             path = self._card_path(result.ref, result.key, settings.output.suffix)
             self.tags[result.ref] = CardTags(
-                self.site_url + quote(path),
+                self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
                 result.width,
                 result.height,
                 settings.output.media_type,
@@ -261,15 +277,28 @@ class SiteCards:
                 data.kind,
             )
 
+        self._batch = Batch(store, pool, strict=settings.strict, progress=progress, on_card=ready)
         # By now MkDocs holds every page in memory; the collector's passes over all of it cost
         # more than the batch's own work (about half the warm time at 10,000 pages).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            report = run_batch(requests(), store, pool, strict=settings.strict, progress=progress, on_card=ready)
+            self._batch.run(self._requests.values(), place_later=place_later)
         finally:
             if collecting:
                 gc.enable()
+        return self._batch.report if place_later else self.finish()
+
+    def finish(self) -> BatchReport:
+        """Wait for cards still being placed, draw any the cache failed to serve, gather the warnings.
+
+        Raises:
+            SocialCardsError: with ``strict``, the first page whose card cannot be made.
+        """
+        if self._batch is None:
+            return BatchReport()
+        report = self._batch.finish()
+        self._batch = None
         by_reason: dict[str, list[str]] = {}
         for error in report.errors:
             by_reason.setdefault(error.reason, []).append(error.ref)
@@ -280,6 +309,12 @@ class SiteCards:
                 shown = ", ".join(refs[:_WARNINGS_PER_REASON])
                 self.warnings.append(f"{len(refs)} pages have no card ({shown}, ...): {reason}")
         return report
+
+    def cancel(self) -> None:
+        """Stop placing cards (the build failed)."""
+        if self._batch is not None:
+            self._batch.cancel()
+            self._batch = None
 
 
 def _resolver(data: _PageData, settings: Settings) -> Callable[[], CardSpec]:

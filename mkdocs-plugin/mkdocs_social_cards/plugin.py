@@ -2,8 +2,11 @@
 
 Pages are gathered as MkDocs reads them; once every page is read (``on_env``,
 before any page is written) all cards are made in one batch: one pass of
-lookups, cached cards linked into the site, the rest drawn in a process pool.
-Each page's tags are then added as it is written. The work lives in
+lookups, the misses drawn in a process pool, and the cached cards verified and
+linked into the site by a helper process while MkDocs writes the pages (it
+draws on one core; the helper uses another). Each page's tags are added as it
+is written; ``on_post_build`` waits for the helper, draws any card the cache
+failed to serve, and logs the summary. The work lives in
 :mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
 """
 
@@ -22,7 +25,7 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
@@ -149,10 +152,11 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
 
     def __init__(self) -> None:
         self._site: SiteCards | None = None
-        self._pages: list[Page] = []
         self._cache_dir: Path | None = None
         self._workers: int | None = None
         self._pool: RenderPool | None = None
+        self._store: Store | None = None
+        self._spent = 0.0
         self._serving = False
         self.prerender: PrerenderJob | None = None
 
@@ -161,25 +165,36 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._serving = command == "serve"
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        self._abandon()  # what an earlier `mkdocs serve` build left when it failed
         self._site = None
-        self._pages = []
+        self._spent = 0.0
         if not self.config.enabled:
             return config
         base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
         try:
             settings, self._cache_dir, self._workers = settings_from(self.config, base)
+            if self.prerender is not None and self.prerender.strict:
+                settings = dataclasses.replace(settings, strict=True)
             self._site = SiteCards(settings, config)
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
-        if self.prerender is None:
+        if self.prerender is not None:
+            self._site.site_dir = self.prerender.out_dir
+        else:
             _forward_library_logs()
         if not config.site_url and self.prerender is None:
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
         return config
 
+    @event_priority(-100)  # last, so the page is as other plugins left it
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if self._site is not None:
-            self._pages.append(page)
+            started = time.perf_counter()
+            try:
+                self._site.add(page)
+            except SocialCardsError as exc:
+                raise PluginError(f"social-cards: {exc}") from None
+            self._spent += time.perf_counter() - started
         return html
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
@@ -187,44 +202,74 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             return env
         if self.prerender is not None:
             job = self.prerender
-            site = self._site
-            site.site_dir = job.out_dir
-            if job.strict:
-                site.settings = dataclasses.replace(site.settings, strict=True)
             try:
-                report = site.run(self._pages, job.store, job.pool, progress=job.progress)
+                report = self._site.run(job.store, job.pool, progress=job.progress)
             except SocialCardsError as exc:
                 raise PluginError(str(exc)) from None
             raise Prerendered(report)
-        started = time.monotonic()
-        with Store(self._cache_dir) as store:
-            pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
-            try:
-                report = self._site.run(self._pages, store, pool)
-            except SocialCardsError as exc:
-                raise PluginError(f"social-cards: {exc}") from None
-            finally:
-                if not self._serving:
-                    self._close_pool()
-        for warning in self._site.warnings:
-            log.warning("social-cards: %s", warning)
-        made = report.cached + report.drawn
-        log.info(
-            f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) "
-            f"in {time.monotonic() - started:.2f} s"
-        )
+        started = time.perf_counter()
+        store = self._store = Store(self._cache_dir)
+        pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
+        try:
+            self._site.run(store, pool, place_later=True)
+        except SocialCardsError as exc:
+            self._abandon()
+            raise PluginError(f"social-cards: {exc}") from None
+        if not self._serving:
+            self._close_pool()  # idle while pages are written; one starts again if a card must be redrawn
+        self._spent += time.perf_counter() - started
         return env
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
         tags = self._site.tags.get(page.file.src_uri) if self._site is not None else None
-        return output if tags is None else insert_tags(output, tags)
+        if tags is None:
+            return output
+        started = time.perf_counter()
+        output = insert_tags(output, tags)
+        self._spent += time.perf_counter() - started
+        return output
+
+    @event_priority(100)  # first, so other plugins' post-build steps find every card in place
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self._site is None or self._store is None:
+            return
+        started = time.perf_counter()
+        try:
+            report = self._site.finish()
+        except SocialCardsError as exc:
+            raise PluginError(f"social-cards: {exc}") from None
+        finally:
+            self._store.close()
+            self._store = None
+            if not self._serving:
+                self._close_pool()
+        for warning in self._site.warnings:
+            log.warning("social-cards: %s", warning)
+        made = report.cached + report.drawn
+        spent = self._spent + time.perf_counter() - started
+        import sys
+
+        print(
+            "DEBUG content+env+post_page", self._spent, "post_build", time.perf_counter() - started, file=sys.stderr
+        )  # TEMP
+        log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {spent:.2f} s")
 
     def on_build_error(self, *, error: Exception) -> None:
-        if not self._serving:
-            self._close_pool()
+        self._abandon()
 
     def on_shutdown(self) -> None:
+        self._abandon()
         self._close_pool()
+
+    def _abandon(self) -> None:
+        """Stop placing cards, close the cache and (unless serving) the pool, after a failure."""
+        if self._site is not None:
+            self._site.cancel()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if not self._serving:
+            self._close_pool()
 
     def _pool_for(self, cache_dir: Path | None, build_id: str) -> RenderPool:
         if self._pool is None or self._pool.cache_dir != cache_dir:

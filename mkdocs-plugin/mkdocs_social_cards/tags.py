@@ -50,18 +50,41 @@ class CardTags:
         return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
 
 
+def _present(head: str) -> set[str]:
+    """Names of the Open Graph and Twitter tags ``head`` already has."""
+    # Only the few <meta> tags are looked at: searching the whole head for every
+    # spelling of "og:" cost more than the rest of this module's work on a page.
+    start = head.find("<meta")
+    if start < 0:  # no lower-case tags at all: a theme that writes <META>, searched the slow way
+        return {m.group(1).lower() for m in _EXISTING.finditer(head)}
+    names: set[str] = set()
+    while start >= 0:
+        stop = head.find(">", start)
+        tag = head[start:stop].lower()
+        if "og:" in tag or "twitter:" in tag:
+            names.update(m.group(1).lower() for m in _EXISTING.finditer(tag))
+        start = head.find("<meta", start + 5)
+    return names
+
+
 def insert_tags(page_html: str, tags: CardTags) -> str:
     """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
-    end = _HEAD_END.search(page_html)
-    if end is None:
-        return page_html
-    head = page_html[: end.start()]
-    present = {m.group(1).lower() for m in _EXISTING.finditer(head)}
-    lines = [
-        f'<meta {attr}="{name}" content="{html.escape(value, quote=True)}">'
-        for attr, name, value in tags.pairs()
-        if name not in present
-    ]
+    end = page_html.find("</head>")  # a plain search first: this runs for every page of a build
+    if end < 0:
+        match = _HEAD_END.search(page_html)
+        if match is None:
+            return page_html
+        end = match.start()
+    head = page_html[:end]
+    present = _present(head)
+    escaped: dict[str, str] = {}
+    lines = []
+    for attr, name, value in tags.pairs():
+        if name not in present:
+            text = escaped.get(value)
+            if text is None:
+                text = escaped[value] = html.escape(value, quote=True)
+            lines.append(f'<meta {attr}="{name}" content="{text}">')
     if not lines:
         return page_html
-    return f"{head}{chr(10).join(lines)}\n{page_html[end.start() :]}"
+    return f"{head}{chr(10).join(lines)}\n{page_html[end:]}"
