@@ -247,11 +247,6 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             log.warning("social-cards: %s", warning)
         made = report.cached + report.drawn
         spent = self._spent + time.perf_counter() - started
-        import sys
-
-        print(
-            "DEBUG content+env+post_page", self._spent, "post_build", time.perf_counter() - started, file=sys.stderr
-        )  # TEMP
         log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {spent:.2f} s")
 
     def on_build_error(self, *, error: Exception) -> None:
