@@ -5,29 +5,37 @@ written, then hard-linked to its target (copied across filesystems). For a build
 :class:`Placement` does this in a helper process while the build goes on writing
 pages: MkDocs draws on one core, so the other one places cards for free.
 
-This module imports nothing but the standard library and xxhash, because the
-helper runs it as a script (``python -P placement.py``): importing the package
-would cost the helper a third of a second.
+The helper runs this module as a script (``python -P placement.py``), so it
+imports nothing but ``os``, ``sys``, ``typing`` and xxhash at the top: the package
+would cost the helper a third of a second to import, and the usual modules
+(logging, subprocess, tempfile, pathlib) another 40 ms; those are imported where
+the parent side uses them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import itertools
 import os
-import subprocess
 import sys
-import tempfile
-import threading
-from collections.abc import Sequence
-from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 import xxhash
 
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Sequence
+    from pathlib import Path
+
 __all__ = ["Damaged", "Placement", "Slot", "place", "read_verified", "write_card"]
 
-logger = logging.getLogger(__name__)
+_tmp_names = itertools.count()
+
+
+def _debug(message: str, *args: object) -> None:
+    import logging  # here, like the other imports below that only the parent side needs
+
+    logging.getLogger(__name__).debug(message, *args)
+
 
 _END = b"done"
 _FIELDS = 4
@@ -73,6 +81,8 @@ def write_card(path: Path, data: bytes) -> None:
     Raises:
         OSError: the folder cannot be made or the file cannot be written.
     """
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -80,9 +90,10 @@ def write_card(path: Path, data: bytes) -> None:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        Path(tmp).replace(path)
+        os.replace(tmp, path)  # noqa: PTH105
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)  # noqa: PTH108
         raise
 
 
@@ -92,15 +103,19 @@ def place(source: str, data: bytes, target: str) -> None:
         os.link(source, target)
         return
     except FileExistsError:
-        with contextlib.suppress(OSError):
+        try:
             if os.path.samefile(source, target):  # noqa: PTH121 (strings on the hot path)
                 return
+        except OSError:
+            pass
     except OSError:
         pass  # another filesystem, or no hard links: copy below
-    tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = f"{target}.{os.getpid()}.{next(_tmp_names)}.tmp"
     try:
         os.link(source, tmp)
     except OSError:
+        from pathlib import Path
+
         write_card(Path(target), data)
         return
     os.replace(tmp, target)  # noqa: PTH105 (strings on the hot path)
@@ -136,6 +151,10 @@ class Placement:
     """
 
     def __init__(self, slots: Sequence[Slot]) -> None:
+        import subprocess
+        import tempfile
+        from pathlib import Path
+
         self.slots = list(slots)
         self._proc: subprocess.Popen[bytes] | None = None
         self._out: IO[bytes] | None = None
@@ -152,7 +171,7 @@ class Placement:
                     [sys.executable, "-P", str(script)], stdin=work, stdout=self._out, stderr=self._out
                 )
         except OSError as exc:
-            logger.debug("placing cards in this process: the helper did not start (%s)", exc)
+            _debug("placing cards in this process: the helper did not start (%s)", exc)
             self._close()
 
     def wait(self) -> dict[int, tuple[str, str]]:
@@ -165,15 +184,17 @@ class Placement:
         self._close()
         failed = _decode_failures(report)
         if code != 0 or failed is None:
-            logger.debug("placing cards in this process: the helper ended with %s: %s", code, report[-500:])
+            _debug("placing cards in this process: the helper ended with %s: %s", code, report[-500:])
             return place_all(self.slots)
         return failed
 
     def cancel(self) -> None:
         """Stop the helper (cards it placed stay placed)."""
         if self._proc is not None:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (contextlib is not imported here)
                 self._proc.kill()
+            except OSError:
+                pass  # already gone
             self._proc.wait()
         self._close()
 

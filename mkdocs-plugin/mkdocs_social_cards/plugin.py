@@ -186,15 +186,9 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
         return config
 
-    @event_priority(-100)  # last, so the page is as other plugins left it
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if self._site is not None:
-            started = time.perf_counter()
-            try:
-                self._site.add(page)
-            except SocialCardsError as exc:
-                raise PluginError(f"social-cards: {exc}") from None
-            self._spent += time.perf_counter() - started
+            self._site.add(page)
         return html
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
