@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     AssetError,
     CacheError,
@@ -12,12 +14,25 @@ from .errors import (
     TemplateError,
 )
 from .output import OutputFormat, encode
-from .renderer import draw, render
 from .spec import RENDERER_VERSION, CardSpec
 from .template import CardInput, Template, builtin_templates, load_template
 from .text import clean_text
 
+if TYPE_CHECKING:
+    from .renderer import draw, render
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The renderer (Pillow's drawing, CairoSVG) loads when first used: a warm build draws
+    # nothing in its own process and should not pay for importing it.
+    if name in ("draw", "render"):
+        from . import renderer
+
+        return getattr(renderer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "RENDERER_VERSION",

@@ -21,11 +21,13 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import ImageFont
+from typing import TYPE_CHECKING
 
 from .digest import file_digest
 from .errors import FontError
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 __all__ = [
     "BUNDLED_FONTS_DIR",
@@ -277,6 +279,8 @@ _load_lock = threading.Lock()
 @functools.lru_cache(maxsize=256)
 def _strike(path: Path, index: int) -> int | None:
     """The pixel size a bitmap-only face loads at, or ``None`` for a scalable face."""
+    from PIL import ImageFont  # loaded when first drawing: resolving and warm builds never need it
+
     try:
         ImageFont.truetype(str(path), 100, index=index, layout_engine=ImageFont.Layout.RAQM)
         return None
@@ -293,6 +297,8 @@ def _strike(path: Path, index: int) -> int | None:
 
 @functools.lru_cache(maxsize=512)
 def _load(path: Path, index: int, size: int, basic: bool) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     engine = ImageFont.Layout.BASIC if basic else ImageFont.Layout.RAQM
     return ImageFont.truetype(str(path), size, index=index, layout_engine=engine)
 

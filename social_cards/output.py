@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Literal
-
-from PIL import Image
+from typing import TYPE_CHECKING, Literal
 
 from .errors import SocialCardsError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["FORMATS", "OutputFormat", "encode"]
 
@@ -71,6 +72,8 @@ class OutputFormat:
 
 def encode(image: Image.Image, output: OutputFormat) -> bytes:
     """Encode an RGB card; the same pixels and settings always give the same bytes."""
+    from PIL import Image  # loaded when first needed: warm builds never encode
+
     buf = io.BytesIO()
     if output.format == "png":
         if output.colors:

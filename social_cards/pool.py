@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .errors import SocialCardsError
 from .placement import write_card
-from .renderer import draw
 from .spec import CardSpec
 from .store import Store
 
@@ -77,6 +76,8 @@ def _use_store(cache_dir: Path | None, build_id: str | None) -> None:
 
 
 def _run_job(job: Job) -> Outcome:
+    from .renderer import draw  # preloaded in workers; a warm build's own process never draws
+
     key = job.spec.key
     try:
         data = draw(job.spec)

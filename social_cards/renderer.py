@@ -14,7 +14,6 @@ import logging
 import math
 import threading
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from pathlib import Path
 
@@ -225,7 +224,9 @@ class _Fetcher:
     def __call__(self, url: str, resource_type: str) -> bytes:
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme == "data":
-            with urllib.request.urlopen(url) as response:  # noqa: S310 - data: URLs only
+            from urllib.request import urlopen  # data: URLs only, rare: not worth 13 ms at every start
+
+            with urlopen(url) as response:  # noqa: S310 - data: URLs only
                 return bytes(response.read())
         if parsed.scheme in ("", "file"):
             path = Path(urllib.parse.unquote(parsed.path)).resolve()

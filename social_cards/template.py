@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from typing import Any
 import jinja2
 import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from PIL import ImageColor
 
 from .digest import bytes_digest, file_digest
 from .errors import AssetError, MissingGlyphError, TemplateError
@@ -128,9 +128,18 @@ def _float(value: Any, where: str) -> float:
         raise TemplateError(f"{where}: expected a number, got {value!r}") from None
 
 
+_HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
 def _color(value: Any, where: str) -> Color:
+    text = str(value).strip()
+    if _HEX_COLOR.fullmatch(text):  # the usual spelling, read without loading Pillow (a warm build never draws)
+        channels = [int(text[i : i + 2], 16) for i in range(1, len(text), 2)]
+        return (channels[0], channels[1], channels[2], channels[3] if len(channels) == 4 else 255)
+    from PIL import ImageColor
+
     try:
-        rgb = ImageColor.getrgb(str(value).strip())
+        rgb = ImageColor.getrgb(text)
     except ValueError:
         raise TemplateError(
             f"{where}: expected a colour such as '#1e293b', '#1e293bcc', 'rgb(30, 41, 59)' or 'white', got {value!r}"

@@ -133,6 +133,24 @@ def test_warm_rebuild_draws_nothing_and_an_edit_draws_one(tmp_path: Path) -> Non
     assert (config.parent / "site/assets/images/social/index.png").read_bytes() != before
 
 
+def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> None:
+    """Cards are verified while pages are written; one damaged since the last build is drawn again, not served."""
+    config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
+    build(config)
+    card = config.parent / "site/assets/images/social/guide/setup.png"
+    good = card.read_bytes()
+    (value,) = [p for p in Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).rglob("*.val") if p.read_bytes() == good]
+    value.chmod(0o644)
+    value.write_bytes(good[:-10] + bytes(10))
+    log, counts = build(config)
+    assert counts == (4, 3, 1), log
+    assert "damaged cache entry" in log
+    assert card.read_bytes() == good
+    assert meta_of(config.parent / "site/guide/setup/index.html")["og:image"].endswith("/guide/setup.png")
+    _, counts = build(config)
+    assert counts == (4, 4, 0)
+
+
 def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> None:
     """A page's own image is used as it is; include/exclude pick pages; hash names follow the key."""
     from PIL import Image

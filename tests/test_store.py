@@ -375,3 +375,58 @@ def test_recall_gives_what_was_remembered_and_prune_forgets_it(tmp_path: Path) -
         }
         store.prune(max_size=0)
         assert store.recall(["fp1", "fp2"]) == {}
+
+
+def test_cards_placed_later_are_settled_when_waited_for(tmp_path: Path) -> None:
+    """``later``: found keys come back at once; the helper's verdict (one damaged) arrives with ``wait``."""
+    blobs = [_blob(70 + i, 4_000) for i in range(5)]
+    with Store(tmp_path / "c") as store:
+        for key, data in blobs[:4]:
+            store.put(key, data)
+    damaged = next(p for p in _value_files(tmp_path / "c" / f"v{FORMAT_VERSION}") if p.read_bytes() == blobs[1][1])
+    damaged.chmod(0o644)
+    damaged.write_bytes(b"\1" + blobs[1][1][1:])
+    targets = [(key, tmp_path / "site" / f"{i}.png") for i, (key, _) in enumerate(blobs)]
+    with Store(tmp_path / "c") as store:
+        found = store.materialize_many(targets, later=True)
+        assert found == {key for key, _ in blobs[:4]}
+        assert store.place_queued().wait() == {blobs[1][0]}
+        stats = store.stats()
+        assert (stats.hits, stats.misses, stats.damaged, stats.entries) == (3, 2, 1, 3)
+    for i in (0, 2, 3):
+        assert targets[i][1].read_bytes() == blobs[i][1]
+    assert not targets[1][1].exists() and not targets[4][1].exists()
+
+
+def test_cards_queued_and_never_placed_are_placed_on_close(tmp_path: Path) -> None:
+    """Closing a store with cards still queued places them: nothing a caller was told is cached goes missing."""
+    key, data = _blob(80, 2_000)
+    with Store(tmp_path / "c") as store:
+        store.put(key, data)
+    target = tmp_path / "site" / "card.png"
+    with Store(tmp_path / "c") as store:
+        assert store.materialize_many([(key, target)], later=True) == {key}
+    assert target.read_bytes() == data
+
+
+def test_a_large_placement_is_shared_with_a_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the sharing threshold, half the folders go to a helper; damage on either side is caught."""
+    monkeypatch.setattr("social_cards.store._SHARE_FROM_CARDS", 10)
+    blobs = [_blob(90 + i, 3_000) for i in range(40)]
+    with Store(tmp_path / "c") as store:
+        for key, data in blobs:
+            store.put(key, data)
+    by_data = {p.read_bytes(): p for p in _value_files(tmp_path / "c" / f"v{FORMAT_VERSION}")}
+    bad = {blobs[i][0] for i in range(0, 40, 7)}  # spread over folders, so both sides see some
+    for key, data in blobs:
+        if key in bad:
+            by_data[data].chmod(0o644)
+            by_data[data].write_bytes(data[:-1])
+    targets = [(key, tmp_path / "site" / f"f{i % 8}" / f"{i}.png") for i, (key, _) in enumerate(blobs)]
+    with Store(tmp_path / "c") as store:
+        assert store.materialize_many(targets) == {key for key, _ in blobs} - bad
+        assert store.stats().damaged == len(bad)
+    for (key, target), (_, data) in zip(targets, blobs, strict=True):
+        assert target.exists() == (key not in bad)
+        if key not in bad:
+            assert target.read_bytes() == data

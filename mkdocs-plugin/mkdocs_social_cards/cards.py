@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
-from PIL import Image, UnidentifiedImageError
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
 from social_cards.batch import Batch, BatchReport, CardRequest, CardResult
@@ -189,6 +188,8 @@ class SiteCards:
         if not path.is_relative_to(docs):
             self._warn(page, f"social.image {image!r} is outside the docs folder; drawing a card instead")
             return None
+        from PIL import Image, UnidentifiedImageError  # only for pages that name their own picture
+
         try:
             with Image.open(path) as picture:
                 width, height = picture.size
