@@ -35,6 +35,7 @@ __all__ = [
     "FontFace",
     "bundled_face",
     "load_font",
+    "prefetch_system_fonts",
     "system_faces",
     "system_fonts_wanted",
 ]
@@ -331,21 +332,44 @@ class _SystemFont:
     bold: bool
 
 
-@functools.lru_cache(maxsize=1)
-def _fontconfig_fonts() -> list[_SystemFont] | None:
+_FC_LIST_FORMAT = "%{file}\t%{index}\t%{family[0]}\t%{weight}\n"
+_FC_LIST_TIMEOUT_S = 30
+_prefetched: list[str | None] = []
+_prefetch: threading.Thread | None = None
+
+
+def prefetch_system_fonts() -> None:
+    """Start listing the installed fonts now, so the answer is ready when first needed.
+
+    fontconfig takes 15-30 ms to answer; a build asks while MkDocs reads its pages.
+    """
+    global _prefetch
+    if _prefetch is None and not _fontconfig_fonts.cache_info().currsize:
+        _prefetch = threading.Thread(target=lambda: _prefetched.append(_run_fc_list()), daemon=True)
+        _prefetch.start()
+
+
+def _run_fc_list() -> str | None:
     fc_list = shutil.which("fc-list")
     if fc_list is None:
         return None
     try:
-        out = subprocess.run(
-            [fc_list, "--format", "%{file}\t%{index}\t%{family[0]}\t%{weight}\n"],
-            capture_output=True,
-            timeout=30,
-            check=True,
-            text=True,
-            errors="replace",
-        ).stdout
+        return subprocess.run(
+            [fc_list, "--format", _FC_LIST_FORMAT],
+            capture_output=True, timeout=_FC_LIST_TIMEOUT_S, check=True, text=True, errors="replace",
+        ).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _fontconfig_fonts() -> list[_SystemFont] | None:
+    global _prefetch
+    if _prefetch is not None:
+        _prefetch.join()
+        _prefetch = None
+    out = _prefetched.pop() if _prefetched else _run_fc_list()
+    if out is None:
         return None
     fonts = []
     for line in out.splitlines():

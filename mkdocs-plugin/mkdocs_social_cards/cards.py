@@ -24,6 +24,7 @@ from mkdocs.structure.pages import Page
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
 from social_cards.batch import Batch, BatchReport, CardRequest, CardResult
+from social_cards.fonts import prefetch_system_fonts, system_fonts_wanted
 from social_cards.pool import RenderPool
 from social_cards.spec import CardSpec
 from social_cards.store import Store
@@ -77,6 +78,8 @@ class SiteCards:
     """
 
     def __init__(self, settings: Settings, config: MkDocsConfig) -> None:
+        if system_fonts_wanted(settings.system_fonts):
+            prefetch_system_fonts()  # every key depends on them; fontconfig answers while pages are read
         self.settings = settings
         self.config = config
         self.site_dir: Path | None = Path(config.site_dir)

@@ -168,6 +168,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._abandon()  # what an earlier `mkdocs serve` build left when it failed
         self._site = None
         self._spent = 0.0
+        started = time.perf_counter()
         if not self.config.enabled:
             return config
         base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
@@ -184,6 +185,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             _forward_library_logs()
         if not config.site_url and self.prerender is None:
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
+        self._spent = time.perf_counter() - started
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
