@@ -22,14 +22,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from process_tree import run
 from sites import make_site
 
 from social_cards.fonts import BUNDLED_FONTS_DIR
@@ -42,43 +41,6 @@ WAYS = {
 THEME_FONT = "\n  font:\n    text: Inter\n"
 
 
-def _memory_kb(pid: int) -> int | None:
-    """Proportional set size of one process (shared pages split among their users), else its RSS.
-
-    Pool workers are forked from one parent and share its pages; adding up their RSS
-    would count every shared page once per worker. PSS adds up to what the tree uses.
-    """
-    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
-        try:
-            with open(path, encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith(field):
-                        return int(line.split()[1])
-        except OSError:
-            continue
-    return None
-
-
-def _tree_rss_kb(root: int) -> int:
-    """Memory of ``root`` and all its descendants (PSS where the kernel gives it), in KB."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        total += _memory_kb(pid) or 0
-    return total
-
-
 def build(config: Path) -> tuple[float, int]:
     """Wall seconds and peak tree memory (KB) of one `mkdocs build`."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
@@ -86,29 +48,10 @@ def build(config: Path) -> tuple[float, int]:
     # Bytecode is kept, as for any installed package: pip compiles it at install time,
     # an editable checkout under PYTHONDONTWRITEBYTECODE would recompile on every build.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)],
-        cwd=config.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"build of {config} failed:\n{stderr.decode(errors='replace')[-3000:]}")
-    return seconds, peak
+    done = run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)], config.parent, env)
+    if done.returncode != 0:
+        raise SystemExit(f"build of {config} failed:\n{done.stderr[-3000:]}")
+    return done.seconds, done.peak_kb
 
 
 def place_material_fonts(site: Path) -> None:

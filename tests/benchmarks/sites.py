@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -46,3 +47,15 @@ def make_site(root: Path, pages: int, *, plugins: str = "", theme: str = "materi
         encoding="utf-8",
     )
     return config
+
+
+def write_titles(path: Path, cards: int, *, seed: int = 11) -> Path:
+    """A JSON Lines file for `social-cards render`: ``cards`` distinct generated titles, a third with descriptions."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(cards):
+            doc = {"title": f"{title(rng)} #{n}", "site_name": "Generated Site"}
+            if n % 3 == 0:
+                doc["description"] = title(rng)
+            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    return path
