@@ -12,7 +12,8 @@ names it is committed, and the usage row (with the digest) comes after that, so 
 reader ever sees a partial card, even when the writer is killed. Every card is
 checked against the length and xxh3_128 recorded when it was written before it is
 served; a damaged entry is dropped, counted and reported as a miss. The warm path
-hard-links verified files into the site (a copy across filesystems).
+hard-links verified files into the site (a copy across filesystems), in this
+process or in a helper one (:mod:`social_cards.placement`).
 
 A cache that cannot be used (read-only, full, not a folder, a damaged index) turns
 the store off with one warning: the caller draws without caching and goes on.
