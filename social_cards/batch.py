@@ -200,11 +200,7 @@ class Batch:
         caller goes on, and :meth:`finish` waits for it and draws any that failed.
         Without it, the batch is finished on return.
         """
-        try:
-            for _ in self.pool.run(self._jobs(requests, place_later), on_done=self._done):
-                pass
-        except _StopBatch as exc:
-            raise SocialCardsError(str(exc)) from None
+        self._drain(self._jobs(requests, place_later))
         if place_later:
             self._placing = self.store.place_queued()
             return self.report
@@ -219,11 +215,7 @@ class Batch:
         retry = [item for key in failed for item in self._unverified.get(key, ())]
         self._unverified.clear()
         self.report.cached -= len(retry)
-        try:
-            for _ in self.pool.run(self._draw(retry), on_done=self._done):
-                pass
-        except _StopBatch as exc:
-            raise SocialCardsError(str(exc)) from None
+        self._drain(self._draw(retry))
         return self.report
 
     def cancel(self) -> None:
@@ -231,6 +223,14 @@ class Batch:
         if self._placing is not None:
             self._placing.cancel()
             self._placing = None
+
+    def _drain(self, jobs: Iterable[Job]) -> None:
+        """Draw ``jobs`` in the pool, each outcome handled by :meth:`_done`."""
+        try:
+            for _ in self.pool.run(jobs, on_done=self._done):
+                pass
+        except _StopBatch as exc:
+            raise SocialCardsError(str(exc)) from None
 
     def _fail(self, ref: str, reason: str) -> None:
         self.report.failed += 1

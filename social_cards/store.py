@@ -425,8 +425,10 @@ class Store:
             return self._settle_placed(keys, place_all(slots))
         # Many cards: a helper process places some on another core meanwhile. Split by folder,
         # because links made in one folder by two processes wait for each other.
-        mine = [i for i, slot in enumerate(slots) if hash(os.path.dirname(slot.target)) % 2 == 0]  # noqa: PTH120
-        theirs = sorted(set(range(len(slots))) - set(mine))
+        mine: list[int] = []
+        theirs: list[int] = []
+        for i, slot in enumerate(slots):
+            (theirs if hash(os.path.dirname(slot.target)) % 2 else mine).append(i)  # noqa: PTH120
         helper = Placement([slots[i] for i in theirs])
         failed = {mine[i]: outcome for i, outcome in place_all([slots[i] for i in mine]).items()}
         failed.update((theirs[i], outcome) for i, outcome in helper.wait().items())

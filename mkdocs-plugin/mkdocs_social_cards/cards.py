@@ -96,7 +96,6 @@ class SiteCards:
         self._exclude = [_glob(g) for g in settings.exclude]
         self._batch: Batch | None = None
         self._wanted: dict[str, _PageData] = {}
-        self._requests: dict[str, CardRequest] = {}
         self._pages: list[Page] = []
 
     def _template(self, ref: str) -> Template:
@@ -227,16 +226,17 @@ class SiteCards:
         """
         self._pages.append(page)
 
-    def _request(self, page: Page) -> None:
+    def _take(self, page: Page) -> None:
+        """Note the card ``page`` wants, or the tags of its own picture."""
         data = self.page_data(page)
         if isinstance(data, CardTags):
             self.tags[page.file.src_uri] = data
-            return
-        if data is None:
-            return
+        elif data is not None:
+            self._wanted[data.ref] = data
+
+    def _request(self, data: _PageData) -> CardRequest:
         settings = self.settings
-        self._wanted[data.ref] = data
-        self._requests[data.ref] = CardRequest(
+        return CardRequest(
             data.ref,
             _resolver(data, settings),
             data.template.fingerprint(
@@ -294,8 +294,8 @@ class SiteCards:
         gc.disable()
         try:
             for page in self._pages:
-                self._request(page)
-            self._batch.run(self._requests.values(), place_later=place_later)
+                self._take(page)
+            self._batch.run(map(self._request, wanted.values()), place_later=place_later)
         finally:
             if collecting:
                 gc.enable()

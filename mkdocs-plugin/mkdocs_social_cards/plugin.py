@@ -235,10 +235,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
         finally:
-            self._store.close()
-            self._store = None
-            if not self._serving:
-                self._close_pool()
+            self._abandon()  # the batch is over either way: close the cache and the pool
         for warning in self._site.warnings:
             log.warning("social-cards: %s", warning)
         made = report.cached + report.drawn
@@ -253,7 +250,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._close_pool()
 
     def _abandon(self) -> None:
-        """Stop placing cards, close the cache and (unless serving) the pool, after a failure."""
+        """Stop placing cards, close the cache and (unless serving) the pool."""
         if self._site is not None:
             self._site.cancel()
         if self._store is not None:

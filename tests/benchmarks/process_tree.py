@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Run", "run", "tree_memory_kb"]
+__all__ = ["Run", "installed_env", "run", "tree_memory_kb"]
 
 SAMPLE_INTERVAL_S = 0.05
 
@@ -68,6 +68,18 @@ def tree_memory_kb(root: int) -> int:
         todo.extend(children.get(pid, []))
         total += _memory_kb(pid) or 0
     return total
+
+
+def installed_env() -> dict[str, str]:
+    """This environment, as an installed package sees it: bytecode kept, no MkDocs 2 notice.
+
+    pip compiles bytecode at install time; an editable checkout under
+    PYTHONDONTWRITEBYTECODE (set on the development machine) would recompile every
+    module on every run and charge it to the plugin.
+    """
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:

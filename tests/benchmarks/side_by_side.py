@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from process_tree import run
+from process_tree import installed_env, run
 from sites import make_site
 
 from social_cards.fonts import BUNDLED_FONTS_DIR
@@ -43,11 +43,8 @@ THEME_FONT = "\n  font:\n    text: Inter\n"
 
 def build(config: Path) -> tuple[float, int]:
     """Wall seconds and peak tree memory (KB) of one `mkdocs build`."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env = installed_env()
     env.pop("SOCIAL_CARDS_CACHE_DIR", None)
-    # Bytecode is kept, as for any installed package: pip compiles it at install time,
-    # an editable checkout under PYTHONDONTWRITEBYTECODE would recompile on every build.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)], config.parent, env)
     if done.returncode != 0:
         raise SystemExit(f"build of {config} failed:\n{done.stderr[-3000:]}")

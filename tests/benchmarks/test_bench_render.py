@@ -13,21 +13,18 @@ at 1,000.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from process_tree import run
+from process_tree import installed_env, run
 from sites import write_titles
 
 
 def _render(source: Path, cache: Path) -> dict[str, float]:
-    env = {**os.environ}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
     command = [sys.executable, "-m", "social_cards", "render", str(source), "--cache-dir", str(cache), "--json"]
-    done = run(command, source.parent, env)
+    done = run(command, source.parent, installed_env())
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     return {**summary, "wall_s": round(done.seconds, 3), "peak_mb": round(done.peak_mb, 1)}
