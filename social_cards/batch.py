@@ -31,7 +31,11 @@ from .template import CardInput, Template, load_template
 __all__ = ["Batch", "BatchReport", "CardError", "CardRequest", "CardResult", "render_jsonl", "run_batch"]
 
 LOOKUP_CHUNK = 500
-"""Requests resolved and looked up together: one store query each, and bounded memory."""
+"""Requests looked up together by fingerprint: one store query each, and bounded memory."""
+
+RESOLVE_CHUNK = 16
+"""Requests with no known fingerprint resolved before their lookup: few, so drawing starts at once
+and the pool never waits for the batch to resolve."""
 
 _TEXT_FIELDS = ("title", "description", "site_name", "site_url", "page_url", "date")
 _LIST_FIELDS = ("authors", "tags", "categories")
@@ -264,29 +268,55 @@ class Batch:
             if self.progress is not None:
                 self.progress(self.report)
 
-    def _lookup(self, chunk: list[CardRequest], place_later: bool) -> list[_Pending]:
-        """Resolve what must be (by fingerprint when known), serve what is cached; returns the misses."""
-        store = self.store
-        known = store.recall(r.fingerprint for r in chunk if r.fingerprint is not None)
-        learned: list[tuple[str, Resolved]] = []
-        items: list[_Pending] = []
+    def _lookup(self, chunk: list[CardRequest], place_later: bool) -> Iterator[_Pending]:
+        """Serve what is cached and yield the misses.
+
+        Requests whose fingerprint is known are looked up together (the warm path: two
+        queries a chunk). The others are resolved a few at a time, each few looked up and
+        their misses yielded at once, so the pool starts drawing while the rest resolve.
+        """
+        known = self.store.recall(r.fingerprint for r in chunk if r.fingerprint is not None)
+        recalled: list[_Pending] = []
+        unknown: list[CardRequest] = []
         for request in chunk:
-            try:
-                recalled = known.get(request.fingerprint) if request.fingerprint is not None else None
-                if recalled is not None:
-                    item = _Pending(request, recalled.key, recalled.width, recalled.height, None)
-                else:
+            hit = known.get(request.fingerprint) if request.fingerprint is not None else None
+            if hit is None:
+                unknown.append(request)
+            elif (item := self._placed(_Pending(request, hit.key, hit.width, hit.height, None))) is not None:
+                recalled.append(item)
+        yield from self._serve(recalled, place_later)
+        for start in range(0, len(unknown), RESOLVE_CHUNK):
+            learned: list[tuple[str, Resolved]] = []
+            items: list[_Pending] = []
+            for request in unknown[start : start + RESOLVE_CHUNK]:
+                try:
                     spec = request.resolve()
-                    item = _Pending(request, spec.key, spec.width, spec.height, spec)
-                    if request.fingerprint is not None:
-                        learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
-                item.target = request.place(item.key)
-            except SocialCardsError as exc:
-                self._fail(request.ref, str(exc))
-                continue
-            items.append(item)
-        store.remember(learned)
-        served = store.materialize_many(((item.key, item.target) for item in items), later=place_later)
+                except SocialCardsError as exc:
+                    self._fail(request.ref, str(exc))
+                    continue
+                item = self._placed(_Pending(request, spec.key, spec.width, spec.height, spec))
+                if item is None:
+                    continue
+                items.append(item)
+                if request.fingerprint is not None:
+                    learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
+            self.store.remember(learned)
+            yield from self._serve(items, place_later)
+
+    def _placed(self, item: _Pending) -> _Pending | None:
+        """``item`` with its target; None (and a failure) when its place is not allowed."""
+        try:
+            item.target = item.request.place(item.key)
+        except SocialCardsError as exc:
+            self._fail(item.request.ref, str(exc))
+            return None
+        return item
+
+    def _serve(self, items: list[_Pending], place_later: bool) -> list[_Pending]:
+        """Materialize the cached cards among ``items`` (one query); returns the misses."""
+        if not items:
+            return []
+        served = self.store.materialize_many(((item.key, item.target) for item in items), later=place_later)
         misses = []
         for item in items:
             if item.key in served:
@@ -308,7 +338,7 @@ class Batch:
                 self._fail(item.request.ref, str(exc))
                 continue
             self._drawing[item.key] = (item, [])
-            yield Job(spec, None if item.target is None else Path(item.target))
+            yield Job(spec, item.key, None if item.target is None else Path(item.target))
 
     def _done(self, outcome: Outcome) -> None:
         if outcome.cache_warning:

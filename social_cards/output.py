@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -18,7 +20,8 @@ FORMATS = ("png", "jpeg", "webp")
 PNG_COLORS = 128
 """Palette size of PNG cards (see the README's encoder measurements)."""
 
-PNG_COMPRESS_LEVEL = 3
+PNG_COMPRESS_LEVEL = 5
+"""zlib-ng level of PNG cards (see the README's encoder measurements)."""
 JPEG_QUALITY = 88
 WEBP_QUALITY = 85
 
@@ -67,7 +70,20 @@ class OutputFormat:
         return _SUFFIXES[self.format]
 
     def canonical(self) -> dict[str, object]:
-        return {"format": self.format, "colors": self.colors, "quality": self.quality, "png_level": PNG_COMPRESS_LEVEL}
+        return {
+            "format": self.format,
+            "colors": self.colors,
+            "quality": self.quality,
+            "png_level": PNG_COMPRESS_LEVEL,
+            "png_deflate": _deflate_version(),
+        }
+
+
+def _deflate_version() -> str:
+    # Another release of the compressor may pack the same pixels into other bytes.
+    from zlib_ng import zlib_ng
+
+    return f"zlib-ng {zlib_ng.ZLIBNG_VERSION}"
 
 
 def encode(image: Image.Image, output: OutputFormat) -> bytes:
@@ -79,10 +95,39 @@ def encode(image: Image.Image, output: OutputFormat) -> bytes:
         if output.colors:
             sample = image.reduce(_PALETTE_SAMPLE_FACTOR)
             palette = sample.quantize(output.colors, method=Image.Quantize.FASTOCTREE)
-            image = image.quantize(palette=palette, dither=Image.Dither.NONE)
+            return _png(image.quantize(palette=palette, dither=Image.Dither.NONE))
         image.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
     elif output.format == "jpeg":
         image.save(buf, "JPEG", quality=output.quality, optimize=True, progressive=False, subsampling="4:2:0")
     else:
         image.save(buf, "WEBP", quality=output.quality, method=4)
     return buf.getvalue()
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def _png(image: Image.Image) -> bytes:
+    """A palette PNG: the same file Pillow writes, deflated by zlib-ng (2-3 times faster, and smaller)."""
+    from PIL import Image
+    from zlib_ng import zlib_ng
+
+    width, height = image.size
+    # Each row starts with its filter type; 0 (none) suits palette indices best.
+    rows = Image.new("P", (width + 1, height), 0)
+    rows.paste(image, (1, 0))
+    palette = bytes(image.getpalette() or ())
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit palette indices
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette),
+            _chunk(b"IDAT", zlib_ng.compress(rows.tobytes(), PNG_COMPRESS_LEVEL)),
+            _chunk(b"IEND", b""),
+        )
+    )

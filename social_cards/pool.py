@@ -35,21 +35,23 @@ def default_workers() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One card to draw, and where to put a copy (besides the cache), if anywhere."""
+    """One card to draw, its key (``spec.key``, known to the caller), and where to put a copy
+    (besides the cache), if anywhere."""
 
     spec: CardSpec
+    key: str
     target: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of a job: ``error`` is None when the card was drawn and stored.
+    """What became of a job (named by its key): ``error`` is None when the card was drawn and stored.
 
     ``cache_warning`` is the worker's reason the cache could not be used, sent with
-    the first card it could not store, for the caller to report once.
+    the first card it could not store, for the caller to report once. The job itself
+    does not come back: it would cost a second trip of its spec between processes.
     """
 
-    job: Job
     key: str
     size: int
     error: str | None
@@ -78,13 +80,13 @@ def _use_store(cache_dir: Path | None, build_id: str | None) -> None:
 def _run_job(job: Job) -> Outcome:
     from .renderer import draw  # preloaded in workers; a warm build's own process never draws
 
-    key = job.spec.key
+    key = job.key
     try:
         data = draw(job.spec)
     except SocialCardsError as exc:
-        return Outcome(job, key, 0, str(exc))
+        return Outcome(key, 0, str(exc))
     except Exception as exc:  # a bug in one card must not stop the others
-        return Outcome(job, key, 0, f"internal error: {type(exc).__name__}: {exc}")
+        return Outcome(key, 0, f"internal error: {type(exc).__name__}: {exc}")
     global _warning_sent
     cache_warning = None
     if _store is not None and not _store.put(key, data) and not _warning_sent:
@@ -93,8 +95,8 @@ def _run_job(job: Job) -> Outcome:
         try:
             write_card(job.target, data)
         except OSError as exc:
-            return Outcome(job, key, len(data), f"cannot write {job.target}: {exc.strerror or exc}", cache_warning)
-    return Outcome(job, key, len(data), None, cache_warning)
+            return Outcome(key, len(data), f"cannot write {job.target}: {exc.strerror or exc}", cache_warning)
+    return Outcome(key, len(data), None, cache_warning)
 
 
 class RenderPool:
@@ -118,7 +120,7 @@ class RenderPool:
             # forkserver: cheap starts without forking a parent that may hold threads (mkdocs serve).
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             if "forkserver" in methods:
-                context.set_forkserver_preload(["social_cards.renderer", "social_cards.store"])
+                context.set_forkserver_preload(["social_cards.renderer", "social_cards.vector", "social_cards.store"])
             self._executor = futures.ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker, initargs=(self.cache_dir, self.build_id)
             )

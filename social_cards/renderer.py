@@ -1,26 +1,24 @@
 """Drawing a :class:`~social_cards.spec.CardSpec`: Pillow for text and images, CairoSVG for SVG.
 
-Layers before the first text layer rarely depend on the page (background, logo):
-their composite is memoized by the digest of their canonical form, so a build
-draws them once per process and each card starts from a copy.
+The first layers of a template rarely depend on the page (background, logo, site
+name). Each run of leading layers is named by the digest of its canonical form;
+once a second card starts with the same run, their composite is memoized, so a
+build draws them once per process and each later card starts from a copy of the
+longest run it shares with earlier ones.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import json
-import logging
 import math
 import threading
-import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
 
+import xxhash
 from PIL import Image, ImageChops, ImageDraw
 
-from .digest import bytes_digest
-from .errors import AssetError, RenderError
+from .errors import AssetError
 from .fonts import FontChain, load_font
 from .output import encode
 from .spec import BackgroundLayer, Box, CardSpec, Color, ImageLayer, Layer, RectLayer, TextLayer
@@ -28,17 +26,15 @@ from .typesetter import TextStyle, typeset
 
 __all__ = ["MAX_IMAGE_PIXELS", "draw", "render"]
 
-logger = logging.getLogger(__name__)
-
 MAX_IMAGE_PIXELS = 40_000_000
 """Largest image (width × height) a layer may decode; bigger ones are refused."""
 
 _PREFIX_MEMO_ENTRIES = 8
-_SVG_MEMO_ENTRIES = 32
+_SEEN_PREFIXES = 4096
 
 
 class _Memo:
-    """A small thread-safe LRU table of drawn images."""
+    """A small thread-safe LRU table of drawn composites."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
@@ -60,26 +56,8 @@ class _Memo:
 
 
 _prefix_memo = _Memo(_PREFIX_MEMO_ENTRIES)
-_svg_memo = _Memo(_SVG_MEMO_ENTRIES)
-
-CAIRO_HINT = (
-    "SVG layers need the cairo library: install it with 'apt-get install libcairo2' (Debian/Ubuntu), "
-    "'dnf install cairo' (Fedora), 'brew install cairo' (macOS); or use a template without SVG layers"
-)
-
-
-@functools.lru_cache(maxsize=1)
-def _cairosvg_module() -> object:
-    import cairosvg.surface
-
-    return cairosvg.surface
-
-
-def _cairosvg() -> object:
-    try:
-        return _cairosvg_module()
-    except (ImportError, OSError) as exc:
-        raise RenderError(f"{CAIRO_HINT} ({exc})") from None
+# Digests of the leading runs of layers drawn so far: a run seen before is worth memoizing.
+_seen_prefixes: set[str] = set()
 
 
 def draw(spec: CardSpec) -> bytes:
@@ -89,24 +67,37 @@ def draw(spec: CardSpec) -> bytes:
 
 def render(spec: CardSpec) -> Image.Image:
     """Draw every layer of ``spec`` in order onto an RGB canvas."""
-    split = next((i for i, layer in enumerate(spec.layers) if isinstance(layer, TextLayer)), len(spec.layers))
-    canvas = _prefix(spec, spec.layers[:split])
-    for layer in spec.layers[split:]:
-        _draw_layer(canvas, layer)
+    layers = spec.layers
+    runs = _run_digests(spec)
+    start = 0
+    canvas = None
+    for end in range(len(layers) - 1, 0, -1):
+        cached = _prefix_memo.get(runs[end - 1])
+        if cached is not None:
+            canvas, start = cached.copy(), end
+            break
+    if canvas is None:
+        canvas = Image.new("RGB", (spec.width, spec.height), "white")
+    # The longest run (short of the whole card) that an earlier card started with too.
+    shared = max((end for end in range(start + 1, len(layers)) if runs[end - 1] in _seen_prefixes), default=0)
+    if len(_seen_prefixes) >= _SEEN_PREFIXES:
+        _seen_prefixes.clear()
+    _seen_prefixes.update(runs)
+    for index in range(start, len(layers)):
+        _draw_layer(canvas, layers[index])
+        if index + 1 == shared:
+            _prefix_memo.put(runs[index], canvas.copy())
     return canvas
 
 
-def _prefix(spec: CardSpec, layers: tuple[Layer, ...]) -> Image.Image:
-    doc = {"size": [spec.width, spec.height], "layers": [layer.canonical() for layer in layers]}
-    memo_key = bytes_digest(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
-    cached = _prefix_memo.get(memo_key)
-    if cached is not None:
-        return cached.copy()
-    canvas = Image.new("RGB", (spec.width, spec.height), "white")
-    for layer in layers:
-        _draw_layer(canvas, layer)
-    _prefix_memo.put(memo_key, canvas.copy())
-    return canvas
+def _run_digests(spec: CardSpec) -> list[str]:
+    """For each layer, the digest of the card's size and every layer up to and including it."""
+    hasher = xxhash.xxh3_128(f"{spec.width}x{spec.height}".encode())
+    runs = []
+    for layer in spec.layers:
+        hasher.update(json.dumps(layer.canonical(), sort_keys=True, separators=(",", ":")).encode())
+        runs.append(hasher.hexdigest())
+    return runs
 
 
 def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
@@ -121,9 +112,11 @@ def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
             canvas, _fit(_open_image(layer.image.path), layer.box, layer.fit), layer.box, layer.radius, layer.opacity
         )
     else:
+        from .vector import rasterize  # loaded with CairoSVG at a worker's start, see pool.py
+
         _paste(
             canvas,
-            _rasterize_svg(layer.markup, layer.source, layer.box.width, layer.box.height),
+            rasterize(layer.markup, layer.source, layer.box.width, layer.box.height),
             layer.box,
             0,
             layer.opacity,
@@ -213,52 +206,6 @@ def _paste(canvas: Image.Image, image: Image.Image, box: Box, radius: int, opaci
     if opacity < 1.0:
         alpha = alpha.point(lambda v: round(v * max(0.0, opacity)))
     canvas.paste(image.convert("RGB"), (box.x, box.y), alpha)
-
-
-class _Fetcher:
-    """CairoSVG URL fetcher: data: URLs and files under ``root``; nothing else, ever."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def __call__(self, url: str, resource_type: str) -> bytes:
-        parsed = urllib.parse.urlparse(url)
-        if parsed.scheme == "data":
-            from urllib.request import urlopen  # data: URLs only, rare: not worth 13 ms at every start
-
-            with urlopen(url) as response:  # noqa: S310 - data: URLs only
-                return bytes(response.read())
-        if parsed.scheme in ("", "file"):
-            path = Path(urllib.parse.unquote(parsed.path)).resolve()
-            if path.is_relative_to(self.root) and path.is_file():
-                return path.read_bytes()
-        logger.warning("SVG reference refused (only files in the template folder may be used): %s", url)
-        return b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
-
-
-def _rasterize_svg(markup: str, source: Path, width: int, height: int) -> Image.Image:
-    base = source.parent
-    memo_key = (bytes_digest(markup.encode("utf-8")), str(base), width, height)
-    cached = _svg_memo.get(memo_key)
-    if cached is not None:
-        return cached
-    surface = _cairosvg()
-    try:
-        png = surface.PNGSurface.convert(  # type: ignore[attr-defined]
-            bytestring=markup.encode("utf-8"),
-            url=(base / "layer.svg").resolve().as_uri(),
-            url_fetcher=_Fetcher(base),
-            unsafe=False,
-            output_width=width,
-            output_height=height,
-        )
-    except Exception as exc:  # CairoSVG raises many kinds for bad markup
-        raise AssetError(f"{source}: cannot rasterize the SVG: {exc}") from None
-    image = Image.open(io.BytesIO(png)).convert("RGBA")
-    if image.size != (width, height):
-        image = _fit(image, Box(0, 0, width, height), "contain")
-    _svg_memo.put(memo_key, image)
-    return image
 
 
 def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:

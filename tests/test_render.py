@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, MULTISCRIPT_TITLE, decode, hostile_text, mean_difference
 from hypothesis import HealthCheck, given, settings
-from PIL import Image
+from PIL import Image, ImageChops
 
 from social_cards import CardInput, MissingGlyphError, OutputFormat, Template, draw, load_template, render
 from social_cards.fonts import FontChain, bundled_face, load_font
@@ -192,6 +193,41 @@ def test_output_is_byte_identical_across_processes(default_template: Template) -
     )
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=dict(os.environ)).stdout
     assert there == here
+
+
+def test_png_cards_are_palette_pngs_of_the_drawing(default_template: Template, card: CardInput) -> None:
+    """A PNG card decodes (checksums verified) to at most 128 colours that look like the drawing."""
+    spec = default_template.resolve(card)
+    drawn = render(spec)
+    data = draw(spec)
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        assert (image.format, image.mode, image.size) == ("PNG", "P", (1200, 630))
+        assert len(image.getpalette() or ()) // 3 <= 128
+    assert mean_difference(decode(data), drawn) < 1.0
+
+
+def test_cards_after_others_are_drawn_as_if_alone(default_template: Template, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cards that start like earlier ones reuse the shared layers (the site name is drawn once) and look the same."""
+    from social_cards import renderer
+
+    monkeypatch.setattr(renderer, "_prefix_memo", renderer._Memo(renderer._PREFIX_MEMO_ENTRIES))
+    monkeypatch.setattr(renderer, "_seen_prefixes", set())
+    drawn_texts: list[str] = []
+    draw_text = renderer._draw_text
+
+    def counting(canvas: Image.Image, layer: TextLayer) -> None:
+        drawn_texts.append(layer.text)
+        draw_text(canvas, layer)
+
+    monkeypatch.setattr(renderer, "_draw_text", counting)
+    specs = [default_template.resolve(CardInput(f"Title number {n}", site_name="Shared Site")) for n in range(3)]
+    together = [render(spec) for spec in specs]
+    assert drawn_texts.count("Shared Site") == 2  # the second card's composite is kept for the third
+    for spec, image in zip(specs, together, strict=True):
+        monkeypatch.setattr(renderer, "_prefix_memo", renderer._Memo(renderer._PREFIX_MEMO_ENTRIES))
+        monkeypatch.setattr(renderer, "_seen_prefixes", set())
+        assert ImageChops.difference(render(spec), image).getbbox() is None
 
 
 def test_render_returns_rgb_canvas(default_template: Template, card: CardInput) -> None:

@@ -82,6 +82,16 @@ def test_damaged_file_entry_is_dropped_and_counted(
     assert (stats.damaged, stats.entries) == (1, 0)
 
 
+def test_cards_share_a_few_hundred_folders(tmp_path: Path) -> None:
+    """Card files go into at most 256 folders however many there are (a folder per card is slow to make)."""
+    with Store(tmp_path) as store:
+        for n in range(400):
+            assert store.put(f"{n:032x}", b"card %d" % n)
+        folders = [p for p in store.root.rglob("*") if p.is_dir()]
+        assert store.get(f"{399:032x}") == b"card 399"
+    assert 0 < len(folders) <= 256
+
+
 def test_small_cards_are_files_and_checked_too(tmp_path: Path) -> None:
     """A 2 KB card is a file like any other, and a flipped byte in it is caught."""
     key, data = _blob(3, size=2_000)

@@ -168,14 +168,13 @@ def test_when_skips_layers(template_copy: Callable[[str], Path]) -> None:
 def test_missing_cairo_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Without the cairo library, SVG layers fail with install instructions; others still draw."""
     from social_cards import renderer as render_module
+    from social_cards import vector
 
-    def no_cairo() -> object:
-        raise OSError("no library called 'cairo-2' was found")
-
-    render_module._cairosvg_module.cache_clear()
-    monkeypatch.setattr(render_module, "_cairosvg_module", no_cairo)
-    monkeypatch.setattr(render_module, "_svg_memo", render_module._Memo(render_module._SVG_MEMO_ENTRIES))
+    vector.rasterize.cache_clear()
+    monkeypatch.setattr(vector, "_surface", None)
+    monkeypatch.setattr(vector, "_missing", f"{vector.CAIRO_HINT} (no library called 'cairo-2' was found)")
     monkeypatch.setattr(render_module, "_prefix_memo", render_module._Memo(render_module._PREFIX_MEMO_ENTRIES))
+    monkeypatch.setattr(render_module, "_seen_prefixes", set())
     from social_cards import RenderError
 
     with pytest.raises(RenderError, match="apt-get install libcairo2"):
