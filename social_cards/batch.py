@@ -14,6 +14,7 @@ is one card, ``title`` (required), ``description``, ``template``, ``options``,
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -170,9 +171,9 @@ def _target(out_dir: Path, output: str | None, key: str, fmt: OutputFormat) -> P
 class Batch:
     """Cards made together: cached ones are only placed, the rest drawn by ``pool``.
 
-    ``on_card`` hears of each card once it is ready; failures go to the report's
-    ``errors``. With ``strict``, the first failure stops the batch and raises
-    :class:`SocialCardsError` naming its ``ref``.
+    ``on_card`` hears of each card once it is ready (with ``later``, once it is known);
+    failures go to the report's ``errors``. With ``strict``, the first failure stops
+    the batch and raises :class:`SocialCardsError` naming its ``ref``.
     """
 
     def __init__(
@@ -192,26 +193,48 @@ class Batch:
         self.report = BatchReport()
         # Cards being drawn, by key: the request that draws it, and others that want the same card.
         self._drawing: dict[str, tuple[_Pending, list[_Pending]]] = {}
-        # Cards served from the cache before they were verified, by key (``place_later``).
+        # Cards served from the cache before they were verified, by key (``later``).
         self._unverified: dict[str, list[_Pending]] = {}
         self._placing: Placing | None = None
+        self._drawer: threading.Thread | None = None
+        self._drawer_error: BaseException | None = None
+        self._stopping = False
 
-    def run(self, requests: Iterable[CardRequest], *, place_later: bool = False) -> BatchReport:
+    def run(self, requests: Iterable[CardRequest], *, later: bool = False) -> BatchReport:
         """Make every requested card.
 
-        With ``place_later``, cached cards count as ready once found in the index (their
-        key and size are known); a helper process verifies and places them while the
-        caller goes on, and :meth:`finish` waits for it and draws any that failed.
-        Without it, the batch is finished on return.
+        With ``later``, this returns as soon as every card is known (its key and size,
+        the first thing ``on_card`` hears): a helper process verifies and places the
+        cached cards, and a thread of this process has the pool draw the others, while
+        the caller goes on. :meth:`finish` waits for both, draws again any cached card
+        that failed its check, and reports in ``errors`` the cards that could not be made
+        after all. Without ``later``, the batch is finished on return.
         """
-        self._drain(self._jobs(requests, place_later))
-        if place_later:
-            self._placing = self.store.place_queued()
-            return self.report
-        return self.finish()
+        if not later:
+            self._drain(self._jobs(requests))
+            return self.finish()
+        misses = [item for chunk in self._chunks(requests) for item in self._lookup(chunk, True)]
+        for item in misses:
+            self._announce(item, cached=False)
+        self._placing = self.store.place_queued()
+        if misses:
+            self._drawer = threading.Thread(target=self._draw_behind, args=(misses,), name="social-cards-draw")
+            self._drawer.start()
+        return self.report
 
     def finish(self) -> BatchReport:
-        """Wait for cards being placed; draw again those that were damaged or gone. Returns the final report."""
+        """Wait for cards being drawn and placed; draw again those that were damaged or gone.
+
+        Returns the final report.
+
+        Raises:
+            SocialCardsError: with ``strict``, the first card that could not be made.
+        """
+        self._join_drawer()
+        error, self._drawer_error = self._drawer_error, None
+        if error is not None:
+            self.cancel()
+            raise error
         if self._placing is None:
             return self.report
         failed = self._placing.wait()
@@ -223,10 +246,23 @@ class Batch:
         return self.report
 
     def cancel(self) -> None:
-        """Stop placing cards (the build failed); cards already placed stay."""
+        """Stop drawing and placing cards (the build failed); cards already made stay."""
+        self._stopping = True
+        self._join_drawer()
         if self._placing is not None:
             self._placing.cancel()
             self._placing = None
+
+    def _draw_behind(self, misses: list[_Pending]) -> None:
+        try:
+            self._drain(self._draw(misses))
+        except BaseException as exc:  # handed to finish(), in the caller's thread
+            self._drawer_error = exc
+
+    def _join_drawer(self) -> None:
+        if self._drawer is not None:
+            self._drawer.join()
+            self._drawer = None
 
     def _drain(self, jobs: Iterable[Job]) -> None:
         """Draw ``jobs`` in the pool, each outcome handled by :meth:`_done`."""
@@ -248,7 +284,12 @@ class Batch:
         else:
             self.report.drawn += 1
             self.store.touch([item.key])  # drawn by a worker, perhaps one started for an earlier build
-        if self.on_card is not None:
+        self._announce(item, cached)
+
+    def _announce(self, item: _Pending, cached: bool) -> None:
+        """Tell ``on_card`` of a card, once."""
+        if self.on_card is not None and not item.announced:
+            item.announced = True
             self.on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
 
     def _chunks(self, requests: Iterable[CardRequest]) -> Iterator[list[CardRequest]]:
@@ -262,13 +303,13 @@ class Batch:
         if chunk:
             yield chunk
 
-    def _jobs(self, requests: Iterable[CardRequest], place_later: bool) -> Iterator[Job]:
+    def _jobs(self, requests: Iterable[CardRequest]) -> Iterator[Job]:
         for chunk in self._chunks(requests):
-            yield from self._draw(self._lookup(chunk, place_later))
+            yield from self._draw(self._lookup(chunk, later=False))
             if self.progress is not None:
                 self.progress(self.report)
 
-    def _lookup(self, chunk: list[CardRequest], place_later: bool) -> Iterator[_Pending]:
+    def _lookup(self, chunk: list[CardRequest], later: bool) -> Iterator[_Pending]:
         """Serve what is cached and yield the misses.
 
         Requests whose fingerprint is known are looked up together (the warm path: two
@@ -284,7 +325,7 @@ class Batch:
                 unknown.append(request)
             elif (item := self._placed(_Pending(request, hit.key, hit.width, hit.height, None))) is not None:
                 recalled.append(item)
-        yield from self._serve(recalled, place_later)
+        yield from self._serve(recalled, later)
         for start in range(0, len(unknown), RESOLVE_CHUNK):
             learned: list[tuple[str, Resolved]] = []
             items: list[_Pending] = []
@@ -301,7 +342,7 @@ class Batch:
                 if request.fingerprint is not None:
                     learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
             self.store.remember(learned)
-            yield from self._serve(items, place_later)
+            yield from self._serve(items, later)
 
     def _placed(self, item: _Pending) -> _Pending | None:
         """``item`` with its target; None (and a failure) when its place is not allowed."""
@@ -312,15 +353,15 @@ class Batch:
             return None
         return item
 
-    def _serve(self, items: list[_Pending], place_later: bool) -> list[_Pending]:
+    def _serve(self, items: list[_Pending], later: bool) -> list[_Pending]:
         """Materialize the cached cards among ``items`` (one query); returns the misses."""
         if not items:
             return []
-        served = self.store.materialize_many(((item.key, item.target) for item in items), later=place_later)
+        served = self.store.materialize_many(((item.key, item.target) for item in items), later=later)
         misses = []
         for item in items:
             if item.key in served:
-                if place_later:
+                if later:
                     self._unverified.setdefault(item.key, []).append(item)
                 self._ready(item, cached=True)
             else:
@@ -329,6 +370,8 @@ class Batch:
 
     def _draw(self, items: Iterable[_Pending]) -> Iterator[Job]:
         for item in items:
+            if self._stopping:
+                return
             if item.key in self._drawing:
                 self._drawing[item.key][1].append(item)  # the same card again: copied once drawn
                 continue
@@ -385,6 +428,7 @@ class _Pending:
     height: int
     spec: CardSpec | None
     target: str | None = None
+    announced: bool = False
 
 
 def _failing(reason: str) -> Callable[[], CardSpec]:

@@ -154,3 +154,36 @@ def test_a_warm_batch_takes_keys_from_fingerprints_without_resolving(tmp_path: P
             report = run_batch(requests(resolving), store, RenderPool(tmp_path / "cache", workers=1))
         assert (report.cached, report.drawn, report.failed) == (*expected, 0), report.errors
     assert decode((tmp_path / "out/2.png").read_bytes()).size == (1200, 630)
+
+
+def test_cards_made_later_are_known_at_once_and_drawn_behind(tmp_path: Path) -> None:
+    """With later=True every card is announced before drawing ends; finish() waits and reports what failed."""
+    import pytest
+
+    from social_cards import CardInput, SocialCardsError, load_template
+    from social_cards.batch import Batch, CardRequest, CardResult
+    from social_cards.pool import RenderPool
+    from social_cards.store import Store
+
+    template = load_template("default")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+
+    def request(n: int) -> CardRequest:
+        target = f"{blocked}/card.png" if n == 5 else f"{tmp_path}/site/{n}.png"
+        return CardRequest(f"page-{n}", lambda: template.resolve(CardInput(f"Later {n}")), None, lambda key: target)
+
+    for strict in (False, True):
+        heard: list[CardResult] = []
+        with Store(tmp_path / f"cache-{strict}") as store, RenderPool(store.directory, 2) as pool:
+            batch = Batch(store, pool, strict=strict, on_card=heard.append)
+            batch.run(map(request, range(8)), later=True)
+            assert sorted(r.ref for r in heard) == sorted(f"page-{n}" for n in range(8))
+            if strict:
+                with pytest.raises(SocialCardsError, match="page-5: cannot write"):
+                    batch.finish()
+                continue
+            report = batch.finish()
+        assert (report.cards, report.drawn, report.failed) == (8, 7, 1)
+        assert [(e.ref, "cannot write" in e.reason) for e in report.errors] == [("page-5", True)]
+        assert all(decode((tmp_path / f"site/{n}.png").read_bytes()).size == (1200, 630) for n in range(8) if n != 5)

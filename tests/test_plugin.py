@@ -232,7 +232,8 @@ def test_a_card_that_cannot_be_made(tmp_path: Path, strict: bool) -> None:
 
 
 def test_without_cairo_svg_templates_explain_and_pillow_templates_work(tmp_path: Path) -> None:
-    """With CairoSVG unimportable (a stand-in module on the path), SVG templates say how to install it."""
+    """With CairoSVG unimportable (a stand-in module on the path), SVG templates say how to install it and
+    their pages carry no tags; templates drawn with Pillow alone still work."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "cairosvg.py").write_text("raise OSError('no library called \"cairo-2\" was found')\n")
@@ -244,6 +245,9 @@ def test_without_cairo_svg_templates_explain_and_pillow_templates_work(tmp_path:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "apt-get install" in result.stderr and "no card" in result.stderr
+    pages = list((svg.parent / "site").rglob("*.html"))
+    assert len(pages) >= 2 and all("og:image" not in meta_of(page) for page in pages)  # written, then untagged
+    assert all("og:title" not in meta_of(page) for page in pages)
     pillow = write_site(
         tmp_path / "pillow",
         BASIC_CONFIG.replace("- social-cards\n", "- social-cards:\n      template: blog\n"),

@@ -7,7 +7,8 @@ import html.parser
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
-from mkdocs_social_cards.tags import CardTags, insert_tags
+from hypothesis import strategies as st
+from mkdocs_social_cards.tags import CardTags, insert_tags, remove_tags
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
 
@@ -50,3 +51,21 @@ def test_no_text_can_add_an_element_or_attribute(title: str, description: str, u
 def test_fuzz_no_text_can_add_an_element_or_attribute(title: str, description: str, url: str) -> None:
     """Property (long run, `-m fuzz`): the same."""
     _tags_hold_their_values(title, description, url)
+
+
+THEME_TAGS = ['<meta property="og:title" content="t">\n', '<meta name="twitter:card" content="summary">\n', ""]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=hostile_text(),
+    description=hostile_text(),
+    theme=st.sampled_from(THEME_TAGS),
+    indent=st.sampled_from(["", "\n  "]),
+)
+def test_removing_tags_gives_the_page_back(title: str, description: str, theme: str, indent: str) -> None:
+    """Property: tags taken out of a page (its card failed) leave it exactly as the theme wrote it."""
+    page = HEAD.replace("</head>", f"{indent}{theme}</head>")
+    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", title, description, "https://example.org/")
+    assert remove_tags(insert_tags(page, tags), tags) == page
+    assert remove_tags(page, tags) == page

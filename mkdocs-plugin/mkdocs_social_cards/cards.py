@@ -29,7 +29,7 @@ from social_cards.pool import RenderPool
 from social_cards.spec import CardSpec
 from social_cards.store import Store
 
-from .tags import CardTags
+from .tags import CardTags, remove_tags
 from .theme import theme_defaults
 
 __all__ = ["FRONT_MATTER_KEYS", "Settings", "SiteCards", "check_cards_dir"]
@@ -255,13 +255,14 @@ class SiteCards:
         pool: RenderPool,
         progress: Callable[[BatchReport], None] | None = None,
         *,
-        place_later: bool = False,
+        later: bool = False,
     ) -> BatchReport:
         """Make the cards of the pages added; fills :attr:`tags` for every page that has one.
 
-        With ``place_later``, cached cards are placed by a helper process while the
-        build goes on; :meth:`finish` waits for them. The warnings are complete once
-        the batch is finished.
+        With ``later``, cached cards are placed by a helper process and the others drawn
+        by the pool while the build writes pages; :meth:`finish` waits for them, and takes
+        the tags out of pages whose card could not be made after all. The warnings are
+        complete once the batch is finished.
 
         Raises:
             SocialCardsError: with ``strict``, a front-matter problem on a page, or the
@@ -295,11 +296,11 @@ class SiteCards:
         try:
             for page in self._pages:
                 self._take(page)
-            self._batch.run(map(self._request, wanted.values()), place_later=place_later)
+            self._batch.run(map(self._request, wanted.values()), later=later)
         finally:
             if collecting:
                 gc.enable()
-        return self._batch.report if place_later else self.finish()
+        return self._batch.report if later else self.finish()
 
     def finish(self) -> BatchReport:
         """Wait for cards still being placed, draw any the cache failed to serve, gather the warnings.
@@ -311,6 +312,7 @@ class SiteCards:
             return BatchReport()
         report = self._batch.finish()
         self._batch = None
+        self._untag({error.ref for error in report.errors})
         by_reason: dict[str, list[str]] = {}
         for error in report.errors:
             by_reason.setdefault(error.reason, []).append(error.ref)
@@ -322,8 +324,17 @@ class SiteCards:
                 self.warnings.append(f"{len(refs)} pages have no card ({shown}, ...): {reason}")
         return report
 
+    def _untag(self, refs: set[str]) -> None:
+        """Take the tags out of pages already written with a card that could not be made."""
+        for page in self._pages:
+            tags = self.tags.pop(page.file.src_uri, None) if page.file.src_uri in refs else None
+            path = Path(page.file.abs_dest_path)
+            if tags is not None and path.is_file():
+                written = path.read_text(encoding="utf-8")
+                path.write_text(remove_tags(written, tags), encoding="utf-8")
+
     def cancel(self) -> None:
-        """Stop placing cards (the build failed)."""
+        """Stop drawing and placing cards (the build failed)."""
         if self._batch is not None:
             self._batch.cancel()
             self._batch = None

@@ -1,12 +1,13 @@
 """MkDocs hooks: collect pages, make every card in one batch, add the meta tags.
 
 Pages are gathered as MkDocs reads them; once every page is read (``on_env``,
-before any page is written) all cards are made in one batch: one pass of
-lookups, the misses drawn in a process pool, and the cached cards verified and
-linked into the site by a helper process while MkDocs writes the pages (it
-draws on one core; the helper uses another). Each page's tags are added as it
-is written; ``on_post_build`` waits for the helper, draws any card the cache
-failed to serve, and logs the summary. The work lives in
+before any page is written) all cards go through one batch: one pass of
+lookups, after which every card's key and size are known. While MkDocs writes
+the pages (on one core), the misses are drawn in a process pool and the cached
+cards verified and linked into the site by a helper process. Each page's tags
+are added as it is written; ``on_post_build`` waits for the pool and the
+helper, draws any card the cache failed to serve, takes the tags out of any
+page whose card could not be made, and logs the summary. The work lives in
 :mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
 """
 
@@ -207,12 +208,10 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         store = self._store = Store(self._cache_dir)
         pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
         try:
-            self._site.run(store, pool, place_later=True)
+            self._site.run(store, pool, later=True)
         except SocialCardsError as exc:
             self._abandon()
             raise PluginError(f"social-cards: {exc}") from None
-        if not self._serving:
-            self._close_pool()  # idle while pages are written; one starts again if a card must be redrawn
         self._spent += time.perf_counter() - started
         return env
 

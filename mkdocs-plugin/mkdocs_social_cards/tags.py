@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 
-__all__ = ["CardTags", "insert_tags"]
+__all__ = ["CardTags", "insert_tags", "remove_tags"]
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _EXISTING = re.compile(
@@ -67,14 +67,24 @@ def _present(head: str) -> set[str]:
     return names
 
 
-def insert_tags(page_html: str, tags: CardTags) -> str:
-    """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
+def _head_end(page_html: str) -> int:
+    """Where ``</head>`` starts, or -1."""
     end = page_html.find("</head>")  # a plain search first: this runs for every page of a build
     if end < 0:
         match = _HEAD_END.search(page_html)
-        if match is None:
-            return page_html
-        end = match.start()
+        return -1 if match is None else match.start()
+    return end
+
+
+def _line(attr: str, name: str, text: str) -> str:
+    return f'<meta {attr}="{name}" content="{text}">'
+
+
+def insert_tags(page_html: str, tags: CardTags) -> str:
+    """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
+    end = _head_end(page_html)
+    if end < 0:
+        return page_html
     head = page_html[:end]
     present = _present(head)
     escaped: dict[str, str] = {}
@@ -84,7 +94,31 @@ def insert_tags(page_html: str, tags: CardTags) -> str:
             text = escaped.get(value)
             if text is None:
                 text = escaped[value] = html.escape(value, quote=True)
-            lines.append(f'<meta {attr}="{name}" content="{text}">')
+            lines.append(_line(attr, name, text))
     if not lines:
         return page_html
     return f"{head}{chr(10).join(lines)}\n{page_html[end:]}"
+
+
+def remove_tags(page_html: str, tags: CardTags) -> str:
+    """``page_html`` as it was before :func:`insert_tags` added ``tags`` (unchanged if it did not).
+
+    For a page written with a card that could not be made after all.
+    """
+    end = _head_end(page_html)
+    if end < 0:
+        return page_html
+    ours = [_line(attr, name, html.escape(value, quote=True)) + "\n" for attr, name, value in tags.pairs()]
+    cuts = [end]
+    while True:  # peel the tags off the end of the head, last first
+        piece = next((p for p in ours if page_html.endswith(p, 0, cuts[-1])), None)
+        if piece is None:
+            break
+        cuts.append(cuts[-1] - len(piece))
+    # The theme may have had one of these very tags just before ours: keep the deepest cut that
+    # gives back exactly this page when the tags are added again.
+    for cut in reversed(cuts[1:]):
+        before = page_html[:cut] + page_html[end:]
+        if insert_tags(before, tags) == page_html:
+            return before
+    return page_html
