@@ -538,15 +538,11 @@ class Template:
         ellipsis = chain.face_for(ELLIPSIS)  # the typesetter may need it to cut the text
         if ellipsis is not None:
             used.add(ellipsis)
-        kept: list[str] = []
-        missing: list[str] = []
-        for part in clusters(text):
-            index = chain.face_for(part)
-            if index is None:
-                missing.append(part)
-            else:
-                used.add(index)
-                kept.append(part)
+        parts = clusters(text)
+        faces = {part: chain.face_for(part) for part in set(parts)}  # titles repeat their letters
+        used.update(index for index in faces.values() if index is not None)
+        kept = [part for part in parts if faces[part] is not None]
+        missing = [part for part in parts if faces[part] is None] if len(kept) < len(parts) else []
         if missing:
             shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(missing))
             message = (

@@ -149,6 +149,8 @@ def clusters(text: str) -> list[str]:
     pair into flags. Breaking a line or cutting for an ellipsis happens only between
     clusters, so an emoji sequence or an accented letter is never split.
     """
+    if not any(_extends(ch) or _regional(ch) for ch in set(text)):
+        return list(text)  # the usual case: every character stands alone
     out: list[str] = []
     for ch in text:
         if out:

@@ -326,6 +326,8 @@ class SiteCards:
 
     def _untag(self, refs: set[str]) -> None:
         """Take the tags out of pages already written with a card that could not be made."""
+        if not refs:
+            return
         for page in self._pages:
             tags = self.tags.pop(page.file.src_uri, None) if page.file.src_uri in refs else None
             path = Path(page.file.abs_dest_path)
