@@ -160,6 +160,16 @@ class RenderPool:
             self.close(cancel=True)
             raise
 
+    def start(self) -> None:
+        """Start the workers now, so they load the drawing code while the caller does other work.
+
+        Otherwise they start with the first card.
+        """
+        if self.workers > 1:
+            executor = self._pool()
+            for _ in range(self.workers):
+                executor.submit(int)  # the pool starts a process per waiting job
+
     def close(self, *, cancel: bool = False) -> None:
         """Stop the workers (the pool starts again on the next :meth:`run`)."""
         if self._executor is not None:

@@ -254,6 +254,17 @@ class Store:
         """False once the cache proved unusable: every get misses, every put is skipped."""
         return self._cache is not None
 
+    @property
+    def empty(self) -> bool:
+        """True when the cache holds no card (or cannot be used): every card will be drawn."""
+        if self._usage is None:
+            return True
+        try:
+            return self._usage.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return True
+
     def _disable(self, exc: BaseException) -> None:
         self.disable(
             f"card cache at {self.directory} cannot be used ({type(exc).__name__}: {exc}); "

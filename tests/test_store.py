@@ -82,6 +82,16 @@ def test_damaged_file_entry_is_dropped_and_counted(
     assert (stats.damaged, stats.entries) == (1, 0)
 
 
+def test_a_new_cache_is_empty_until_a_card_is_stored(tmp_path: Path) -> None:
+    """``empty`` tells a first build (every card to draw) from a later one."""
+    with Store(tmp_path) as store:
+        assert store.empty
+        assert store.put("a" * 32, b"card")
+        assert not store.empty
+    with Store(tmp_path) as again:
+        assert not again.empty
+
+
 def test_cards_share_a_few_hundred_folders(tmp_path: Path) -> None:
     """Card files go into at most 256 folders however many there are (a folder per card is slow to make)."""
     with Store(tmp_path) as store:

@@ -186,6 +186,12 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             _forward_library_logs()
         if not config.site_url and self.prerender is None:
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
+        if self.prerender is None:
+            store = self._store = Store(self._cache_dir)
+            if store.empty:
+                # A first build draws every card: the workers load the drawing code on the
+                # other core while MkDocs reads the pages on this one.
+                self._pool_for(self._cache_dir if store.enabled else None, store.build_id).start()
         self._spent = time.perf_counter() - started
         return config
 
@@ -205,7 +211,9 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
                 raise PluginError(str(exc)) from None
             raise Prerendered(report)
         started = time.perf_counter()
-        store = self._store = Store(self._cache_dir)
+        store = self._store
+        if store is None:
+            return env
         pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
         try:
             self._site.run(store, pool, later=True)
