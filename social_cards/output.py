@@ -20,7 +20,7 @@ FORMATS = ("png", "jpeg", "webp")
 PNG_COLORS = 128
 """Palette size of PNG cards (see the README's encoder measurements)."""
 
-PNG_COMPRESS_LEVEL = 5
+PNG_COMPRESS_LEVEL = 3
 """zlib-ng level of PNG cards (see the README's encoder measurements)."""
 JPEG_QUALITY = 88
 WEBP_QUALITY = 85
