@@ -3,7 +3,7 @@
 Layout under the cache folder (see ``cache/README.md``)::
 
     v1/                 FORMAT_VERSION: a new version is a new folder; old ones are invisible
-      cache.db, xx/yy/  diskcache: the card files by key, one read-only file each
+      cache.db, xx/     diskcache: the card files by key, one read-only file each
       usage.db          SQLite: file, size, digest, time written, time last used and last
                         build of each entry; the builds; the running counters
 

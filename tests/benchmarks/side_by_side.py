@@ -1,12 +1,10 @@
 """Side by side: one generated MkDocs site built without cards, with Material's social plugin, and with social-cards.
 
-    python tests/benchmarks/side_by_side.py --pages 1000 [--warm-runs 5] [--keep DIR]
+    python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 5] [--keep DIR]
 
-Each way is built cold (empty cache), then warm several times, the three ways taking
-turns; a plugin's warm overhead is the median over the rounds of its build time
-minus the no-card build of the same round. A build without cards has no cache, so
-its cold and warm builds are the same work: a plugin's cold overhead is taken
-against the median of all of them, not against its single first run. The report
+Each way is built cold (caches emptied) several times, then warm several times,
+the three ways taking turns in each round; a plugin's overhead is the median over
+the rounds of its build time minus the no-card build of the same round. The report
 gives, for both plugins, milliseconds per card over the no-card build (cold and
 warm), the peak memory of the whole process tree (pool workers included, sampled
 from /proc), the average card size, and the ratios.
@@ -22,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -43,14 +42,18 @@ WAYS = {
 THEME_FONT = "\n  font:\n    text: Inter\n"
 
 
-def build(config: Path) -> tuple[float, int]:
-    """Wall seconds and peak tree memory (KB) of one `mkdocs build`."""
+SUMMARY = re.compile(r"social-cards: \d+ cards \(\d+ cached, \d+ drawn\) in ([\d.]+) s")
+
+
+def build(config: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak tree memory (KB) and social-cards' own time (0 without it) of one `mkdocs build`."""
     env = installed_env()
     env.pop("SOCIAL_CARDS_CACHE_DIR", None)
-    done = run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)], config.parent, env)
+    done = run([sys.executable, "-m", "mkdocs", "build", "-f", str(config)], config.parent, env)
     if done.returncode != 0:
         raise SystemExit(f"build of {config} failed:\n{done.stderr[-3000:]}")
-    return done.seconds, done.peak_kb
+    own = SUMMARY.search(done.stderr)
+    return done.seconds, done.peak_kb, float(own[1]) if own else 0.0
 
 
 def place_material_fonts(site: Path) -> None:
@@ -60,15 +63,45 @@ def place_material_fonts(site: Path) -> None:
         shutil.copy(BUNDLED_FONTS_DIR / name, target / f"{style}.ttf")
 
 
+def empty_caches(site: Path) -> None:
+    """Both plugins' card caches emptied (Material's fonts stay where the script put them)."""
+    shutil.rmtree(site / ".cache/social-cards", ignore_errors=True)
+    material = site / ".cache/plugin/social"
+    if material.is_dir():
+        for entry in material.iterdir():
+            if entry.name != "fonts":
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+
+
+def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict[str, list[tuple[float, int, float]]]:
+    """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike."""
+    runs: dict[str, list[tuple[float, int, float]]] = {way: [] for way in configs}
+    for round_ in range(count):
+        for way, config in configs.items():
+            if cold:
+                empty_caches(config.parent)
+            runs[way].append(build(config))
+        print(f"{label} round {round_ + 1}: " + ", ".join(f"{w} {runs[w][-1][0]:.2f} s" for w in runs), flush=True)
+    return runs
+
+
+def overhead_ms(runs: dict[str, list[tuple[float, int, float]]], way: str, cards: int) -> float:
+    """Median over the rounds of the way's build time minus the no-card build of the same round, per card."""
+    return statistics.median(w[0] - b[0] for w, b in zip(runs[way], runs["none"], strict=True)) * 1000 / cards
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
     configs: dict[str, Path] = {}
-    cold: dict[str, tuple[float, int]] = {}
     for way, plugins in WAYS.items():
         site = root / way
         shutil.rmtree(site, ignore_errors=True)
@@ -76,30 +109,22 @@ def main() -> None:
         config.write_text(config.read_text().replace("  name: material\n", "  name: material" + THEME_FONT))
         if way == "material":
             place_material_fonts(site)
-        cold[way] = build(config)
-        print(f"{way:13s} cold {cold[way][0]:7.2f} s", flush=True)
-    # Warm runs take turns, so a slow spell of this shared machine hits every way alike;
-    # each plugin's overhead is taken against the no-card build of the same round.
-    warm: dict[str, list[tuple[float, int]]] = {way: [] for way in WAYS}
-    for round_ in range(args.warm_runs):
-        for way in WAYS:
-            warm[way].append(build(configs[way]))
-        print(f"warm round {round_ + 1}: " + ", ".join(f"{w} {warm[w][-1][0]:.2f} s" for w in WAYS), flush=True)
-    base = statistics.median([cold["none"][0], *(s for s, _ in warm["none"])])
+    cold = rounds(configs, args.cold_runs, "cold", cold=True)
+    warm = rounds(configs, args.warm_runs, "warm", cold=False)
     rows = {}
     for way in ("material", "social-cards"):
         cards = list((root / way / "site/assets/images/social").rglob("*.png"))
         n = max(1, len(cards))
-        overheads = [w[0] - b[0] for w, b in zip(warm[way], warm["none"], strict=True)]
         rows[way] = {
-            "cold_ms": (cold[way][0] - base) * 1000 / n,
-            "warm_ms": statistics.median(overheads) * 1000 / n,
-            "peak_mb": max([cold[way][1], *(p for _, p in warm[way])]) / 1024,
+            "cold_ms": overhead_ms(cold, way, n),
+            "warm_ms": overhead_ms(warm, way, n),
+            "peak_mb": max(p for _, p, _ in [*cold[way], *warm[way]]) / 1024,
             "card_kb": statistics.mean(p.stat().st_size for p in cards) / 1000 if cards else 0.0,
         }
         print(f"{way:13s} {len(cards)} cards", flush=True)
     m, s = rows["material"], rows["social-cards"]
     print(f"\n{args.pages} pages, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
+    print(f"{args.cold_runs} cold and {args.warm_runs} warm rounds; overheads are medians of per-round differences")
     print("| | Material social | social-cards | ratio |")
     print("|---|---|---|---|")
     for label, key, unit in [
@@ -108,9 +133,14 @@ def main() -> None:
         ("peak memory (PSS), process tree", "peak_mb", "MB"),
         ("average card size", "card_kb", "KB"),
     ]:
-        ratio = m[key] / s[key] if s[key] > 0 else float("inf")
-        print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio:.1f}x |")
-    print(f"| no-card build (median of {len(warm['none']) + 1}) | {base:.2f} s | | |")
+        ratio = f"{m[key] / s[key]:.1f}x" if s[key] > 0 else "below the noise"
+        print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio} |")
+    nocard = [t for t, _, _ in [*cold["none"], *warm["none"]]]
+    spread = f"{statistics.median(nocard):.2f} s ({min(nocard):.2f}-{max(nocard):.2f})"
+    print(f"| no-card build (median, range) | {spread} | | |")
+    own_cold = statistics.median(o for _, _, o in cold["social-cards"])
+    own_warm = statistics.median(o for _, _, o in warm["social-cards"])
+    print(f"\nsocial-cards' own summary (median): cold {own_cold:.2f} s, warm {own_warm:.2f} s")
 
 
 if __name__ == "__main__":
