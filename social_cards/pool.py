@@ -10,6 +10,7 @@ import concurrent.futures as futures
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,13 @@ class RenderPool:
         self.build_id = build_id
         self.workers = max(1, workers or default_workers())
         self._executor: futures.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def _pool(self) -> futures.ProcessPoolExecutor:
+        with self._lock:  # start() may be creating it in its thread
+            return self._create()
+
+    def _create(self) -> futures.ProcessPoolExecutor:
         if self._executor is None:
             methods = multiprocessing.get_all_start_methods()
             # forkserver: cheap starts without forking a parent that may hold threads (mkdocs serve).
@@ -161,20 +167,26 @@ class RenderPool:
             raise
 
     def start(self) -> None:
-        """Start the workers now, so they load the drawing code while the caller does other work.
+        """Start the workers in the background, so they load the drawing code while the caller goes on.
 
-        Otherwise they start with the first card.
+        Otherwise they start with the first card. The caller does not wait: starting a
+        worker waits for the fork server to load the drawing code (0.4 s here).
         """
-        if self.workers > 1:
-            executor = self._pool()
+        if self.workers > 1 and self._executor is None:
+            threading.Thread(target=self._start_workers, name="social-cards-pool-start", daemon=True).start()
+
+    def _start_workers(self) -> None:
+        with self._lock:
+            executor = self._create()
             for _ in range(self.workers):
                 executor.submit(int)  # the pool starts a process per waiting job
 
     def close(self, *, cancel: bool = False) -> None:
         """Stop the workers (the pool starts again on the next :meth:`run`)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
-            self._executor = None
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+                self._executor = None
 
     def __enter__(self) -> RenderPool:
         return self
