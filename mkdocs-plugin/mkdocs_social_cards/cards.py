@@ -97,6 +97,7 @@ class SiteCards:
         self._batch: Batch | None = None
         self._wanted: dict[str, _PageData] = {}
         self._pages: list[Page] = []
+        self._pages_written = False
 
     def _template(self, ref: str) -> Template:
         template = self._templates.get(ref)
@@ -297,6 +298,7 @@ class SiteCards:
             for page in self._pages:
                 self._take(page)
             self._batch.run(map(self._request, wanted.values()), later=later)
+            self._pages_written = later  # by finish(), MkDocs has written them with their tags
         finally:
             if collecting:
                 gc.enable()
@@ -312,7 +314,8 @@ class SiteCards:
             return BatchReport()
         report = self._batch.finish()
         self._batch = None
-        self._untag({error.ref for error in report.errors})
+        if self._pages_written:
+            self._untag({error.ref for error in report.errors})
         by_reason: dict[str, list[str]] = {}
         for error in report.errors:
             by_reason.setdefault(error.reason, []).append(error.ref)
