@@ -14,6 +14,7 @@ is one card, ``title`` (required), ``description``, ``template``, ``options``,
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -199,6 +200,12 @@ class Batch:
         self._drawer: threading.Thread | None = None
         self._drawer_error: BaseException | None = None
         self._stopping = False
+        # Requests fed and not yet looked up, and the misses on their way to the drawer thread.
+        self._chunk = RESOLVE_CHUNK
+        self._fed: list[CardRequest] = []
+        self._misses: queue.SimpleQueue[_Pending | None] | None = None
+        # Counts change in the caller's thread (lookups) and the drawer's (drawn cards).
+        self._counting = threading.Lock()
 
     def run(self, requests: Iterable[CardRequest], *, later: bool = False) -> BatchReport:
         """Make every requested card.
@@ -213,14 +220,56 @@ class Batch:
         if not later:
             self._drain(self._jobs(requests))
             return self.finish()
-        misses = [item for chunk in self._chunks(requests) for item in self._lookup(chunk, True)]
-        for item in misses:
-            self._announce(item, cached=False)
+        self.start(LOOKUP_CHUNK)
+        for request in requests:
+            self.feed(request)
+        return self.end_input()
+
+    def start(self, chunk: int = RESOLVE_CHUNK) -> None:
+        """Take requests one by one with :meth:`feed` (``run`` with ``later``, a request at a time).
+
+        Every ``chunk`` requests are looked up together; their misses go at once to a
+        thread of this process that has the pool draw them, so drawing starts while the
+        caller is still gathering requests. :meth:`end_input` ends the input.
+        """
+        self._chunk = chunk
+        self._misses = queue.SimpleQueue()
+        self._drawer = threading.Thread(target=self._draw_behind, name="social-cards-draw")
+        self._drawer.start()
+
+    def feed(self, request: CardRequest) -> None:
+        """One more request (after :meth:`start`); ``on_card`` hears of it within ``chunk`` requests.
+
+        Raises:
+            SocialCardsError: with ``strict``, the first request that cannot be made.
+        """
+        self.report.cards += 1
+        self._fed.append(request)
+        if len(self._fed) >= self._chunk:
+            self._look_up_fed()
+
+    def end_input(self) -> BatchReport:
+        """Look up the last requests fed and start placing the cached cards; see :meth:`run`.
+
+        Raises:
+            SocialCardsError: with ``strict``, the first request that cannot be made.
+        """
+        self._look_up_fed()
+        if self._misses is not None:
+            self._misses.put(None)
         self._placing = self.store.place_queued()
-        if misses:
-            self._drawer = threading.Thread(target=self._draw_behind, args=(misses,), name="social-cards-draw")
-            self._drawer.start()
         return self.report
+
+    def _look_up_fed(self) -> None:
+        chunk, self._fed = self._fed, []
+        if not chunk or self._misses is None:
+            return
+        try:
+            for item in self._lookup(chunk, later=True):
+                self._announce(item, cached=False)
+                self._misses.put(item)
+        except _StopBatch as exc:
+            raise SocialCardsError(str(exc)) from None
 
     def finish(self) -> BatchReport:
         """Wait for cards being drawn and placed; draw again those that were damaged or gone.
@@ -253,14 +302,18 @@ class Batch:
             self._placing.cancel()
             self._placing = None
 
-    def _draw_behind(self, misses: list[_Pending]) -> None:
+    def _draw_behind(self) -> None:
+        if self._misses is None:
+            return
         try:
-            self._drain(self._draw(misses))
+            self._drain(self._draw(iter(self._misses.get, None)))
         except BaseException as exc:  # handed to finish(), in the caller's thread
             self._drawer_error = exc
 
     def _join_drawer(self) -> None:
         if self._drawer is not None:
+            if self._misses is not None:
+                self._misses.put(None)  # the end of the input, if end_input() did not say so
             self._drawer.join()
             self._drawer = None
 
@@ -273,16 +326,19 @@ class Batch:
             raise SocialCardsError(str(exc)) from None
 
     def _fail(self, ref: str, reason: str) -> None:
-        self.report.failed += 1
-        self.report.errors.append(CardError(ref, reason))
+        with self._counting:
+            self.report.failed += 1
+            self.report.errors.append(CardError(ref, reason))
         if self.strict:
             raise _StopBatch(f"{ref}: {reason}")
 
     def _ready(self, item: _Pending, cached: bool) -> None:
-        if cached:
-            self.report.cached += 1
-        else:
-            self.report.drawn += 1
+        with self._counting:
+            if cached:
+                self.report.cached += 1
+            else:
+                self.report.drawn += 1
+        if not cached:
             self.store.touch([item.key])  # drawn by a worker, perhaps one started for an earlier build
         self._announce(item, cached)
 

@@ -187,3 +187,34 @@ def test_cards_made_later_are_known_at_once_and_drawn_behind(tmp_path: Path) -> 
         assert (report.cards, report.drawn, report.failed) == (8, 7, 1)
         assert [(e.ref, "cannot write" in e.reason) for e in report.errors] == [("page-5", True)]
         assert all(decode((tmp_path / f"site/{n}.png").read_bytes()).size == (1200, 630) for n in range(8) if n != 5)
+
+
+def test_requests_fed_one_at_a_time_are_drawn_while_more_come(tmp_path: Path) -> None:
+    """After start(), each few requests fed are looked up and drawn at once, before the input ends."""
+    from social_cards import CardInput, load_template
+    from social_cards.batch import RESOLVE_CHUNK, Batch, CardRequest, CardResult
+    from social_cards.pool import RenderPool
+    from social_cards.store import Store
+
+    template = load_template("default")
+
+    def request(n: int) -> CardRequest:
+        return CardRequest(f"page-{n}", lambda: template.resolve(CardInput(f"Fed {n}")), None)
+
+    heard: list[CardResult] = []
+    with Store(tmp_path / "cache") as store, RenderPool(store.directory, 2) as pool:
+        batch = Batch(store, pool, on_card=heard.append)
+        batch.start()
+        for n in range(RESOLVE_CHUNK):
+            batch.feed(request(n))
+        assert len(heard) == RESOLVE_CHUNK  # known as soon as a chunk is looked up
+        deadline = time.monotonic() + 60
+        while batch.report.drawn == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert batch.report.drawn > 0  # drawing began while the input was still open
+        for n in range(RESOLVE_CHUNK, 40):
+            batch.feed(request(n))
+        batch.end_input()
+        assert len(heard) == 40
+        report = batch.finish()
+    assert (report.cards, report.drawn, report.cached, report.failed) == (40, 40, 0, 0)

@@ -190,14 +190,22 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             store = self._store = Store(self._cache_dir)
             if store.empty:
                 # A first build draws every card: the workers load the drawing code on the
-                # other core while MkDocs reads the pages on this one.
-                self._pool_for(self._cache_dir if store.enabled else None, store.build_id).start()
+                # other core while MkDocs reads the pages on this one, then draw them as read.
+                pool = self._pool_for(self._cache_dir if store.enabled else None, store.build_id)
+                pool.start()
+                self._site.stream(store, pool)
         self._spent = time.perf_counter() - started
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if self._site is not None:
-            self._site.add(page)
+            started = time.perf_counter()
+            try:
+                self._site.add(page)
+            except SocialCardsError as exc:
+                self._abandon()
+                raise PluginError(f"social-cards: {exc}") from None
+            self._spent += time.perf_counter() - started
         return html
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
