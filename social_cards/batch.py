@@ -203,7 +203,7 @@ class Batch:
         # Requests fed and not yet looked up, and the misses on their way to the drawer thread.
         self._chunk = RESOLVE_CHUNK
         self._fed: list[CardRequest] = []
-        self._misses: queue.SimpleQueue[_Pending | None] | None = None
+        self._misses: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         # Counts change in the caller's thread (lookups) and the drawer's (drawn cards).
         self._counting = threading.Lock()
 
@@ -233,7 +233,6 @@ class Batch:
         caller is still gathering requests. :meth:`end_input` ends the input.
         """
         self._chunk = chunk
-        self._misses = queue.SimpleQueue()
         self._drawer = threading.Thread(target=self._draw_behind, name="social-cards-draw")
         self._drawer.start()
 
@@ -255,14 +254,13 @@ class Batch:
             SocialCardsError: with ``strict``, the first request that cannot be made.
         """
         self._look_up_fed()
-        if self._misses is not None:
-            self._misses.put(None)
+        self._misses.put(None)
         self._placing = self.store.place_queued()
         return self.report
 
     def _look_up_fed(self) -> None:
         chunk, self._fed = self._fed, []
-        if not chunk or self._misses is None:
+        if not chunk:
             return
         try:
             for item in self._lookup(chunk, later=True):
@@ -303,8 +301,6 @@ class Batch:
             self._placing = None
 
     def _draw_behind(self) -> None:
-        if self._misses is None:
-            return
         try:
             self._drain(self._draw(iter(self._misses.get, None)))
         except BaseException as exc:  # handed to finish(), in the caller's thread
@@ -312,8 +308,7 @@ class Batch:
 
     def _join_drawer(self) -> None:
         if self._drawer is not None:
-            if self._misses is not None:
-                self._misses.put(None)  # the end of the input, if end_input() did not say so
+            self._misses.put(None)  # the end of the input, if end_input() did not say so
             self._drawer.join()
             self._drawer = None
 

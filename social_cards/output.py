@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -79,6 +80,7 @@ class OutputFormat:
         }
 
 
+@functools.lru_cache(maxsize=1)
 def _deflate_version() -> str:
     # Another release of the compressor may pack the same pixels into other bytes.
     from zlib_ng import zlib_ng
