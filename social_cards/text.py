@@ -101,6 +101,20 @@ def _clean_memo(text: str, markup: bool, max_chars: int) -> str:
 
 def _clean(text: str, markup: bool, max_chars: int) -> str:
     text = text[:_MAX_RAW_CHARS]
+    if text.isprintable() and "\ufffd" not in text and not (markup and _MARKUP_HINTS.search(text)):
+        # The usual title: no controls, surrogates or other spaces than U+0020 (none of them
+        # is printable), no markup. Only spaces and normalization can need work.
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        if "  " in text:
+            text = _WHITESPACE.sub(" ", text)
+        text = text.strip()
+        if len(text) <= max_chars:
+            return text
+    return _clean_any(text, markup, max_chars)
+
+
+def _clean_any(text: str, markup: bool, max_chars: int) -> str:
     if text.isascii() and text.isprintable() and not (markup and _MARKUP_HINTS.search(text)):
         return _WHITESPACE.sub(" ", text).strip()[:max_chars]
     # Pair up surrogate halves that arrive split; lone halves become U+FFFD, dropped below.

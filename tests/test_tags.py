@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import html.parser
 
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mkdocs_social_cards.tags import CardTags, insert_tags, remove_tags
+from mkdocs_social_cards.tags import CardTags, _every_line, _line, insert_tags, remove_tags
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
 
@@ -69,3 +70,25 @@ def test_removing_tags_gives_the_page_back(title: str, description: str, theme: 
     tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", title, description, "https://example.org/")
     assert remove_tags(insert_tags(page, tags), tags) == page
     assert remove_tags(page, tags) == page
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=hostile_text(),
+    description=hostile_text(),
+    url=hostile_text(),
+    size=st.sampled_from([(1200, 630), (0, 0)]),
+    media_type=st.sampled_from(["image/png", ""]),
+)
+def test_all_tags_at_once_are_the_tags_one_by_one(
+    title: str, description: str, url: str, size: tuple[int, int], media_type: str
+) -> None:
+    """Property: the one-string form of a page's tags says exactly what the tag-by-tag form says, in its order."""
+    tags = CardTags(f"https://example.org/{url}", *size, media_type, title, description, url, "website")
+    one_by_one = "".join(_line(attr, name, html.escape(value)) + "\n" for attr, name, value in tags.pairs())
+    at_once = _every_line(tags)
+    if title and description and url and media_type and size[0]:
+        assert at_once == one_by_one
+    else:  # a tag is left out: the tag-by-tag form writes the page
+        assert at_once is None
+    assert insert_tags(HEAD, tags) == HEAD.replace("</head>", one_by_one + "</head>")

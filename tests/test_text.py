@@ -7,10 +7,10 @@ import unicodedata
 
 import pytest
 from conftest import hostile_text
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from social_cards.text import MAX_TEXT_CHARS, clean_text, clusters
+from social_cards.text import MAX_TEXT_CHARS, _clean, _clean_any, clean_text, clusters
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,19 @@ def test_clusters(text: str, expected: list[str]) -> None:
 def test_any_string_gives_clean_text(raw: str) -> None:
     """Whatever arrives, the result is NFC, printable, encodable and bounded."""
     _clean_text_holds(raw)
+
+
+_TITLE_CHARS = st.characters(categories=("L", "M", "N", "P", "S")) | st.sampled_from(
+    [" ", " ", "`", "*", "<", "&", "\ufffd", "\u1fef", "\u0301", "\U0001f600", "\u00a0", "\n"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(raw=" a  caf\u0065\u0301 ", markup=True, max_chars=2000)
+@given(raw=st.text(alphabet=_TITLE_CHARS, max_size=40), markup=st.booleans(), max_chars=st.sampled_from([8, 2000]))
+def test_the_quick_way_cleans_as_the_full_way(raw: str, markup: bool, max_chars: int) -> None:
+    """Property: printable titles take a shortcut that ends where the full cleaning ends."""
+    assert _clean(raw, markup, max_chars) == _clean_any(raw, markup, max_chars)
 
 
 def _clean_text_holds(raw: str) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "im
 """Keys of a page's ``social:`` front matter."""
 
 _WARNINGS_PER_REASON = 3
+_NO_FRONT_MATTER: Mapping[str, Any] = MappingProxyType({})
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
 """What ``quote`` leaves as it is; checking first is five times cheaper than quoting every card's path."""
 
@@ -85,7 +87,12 @@ class SiteCards:
         self.site_dir: Path | None = Path(config.site_dir)
         """Where cards are placed (None: only into the cache)."""
         self.site_url = (config.site_url or "").rstrip("/") + "/" if config.site_url else ""
+        # Read once: each read of a MkDocs config option costs about as much as a dictionary copy.
+        self._site_name: str = config.site_name
+        self._site_url: str = config.site_url or ""
+        self._site_description = _text(config.site_description)
         self._templates: dict[str, Template] = {}
+        self._site_options: dict[str, tuple[tuple[str, str], ...]] = {}
         self.template = self._template(settings.template)
         theme = theme_defaults(config)
         self.logo = settings.logo or theme.logo
@@ -128,12 +135,8 @@ class SiteCards:
         if not self.wants_card(page):
             return None
         social = self._checked_front_matter(page)
-        title = _text(social.get("title")) or _text(page.title) or self.config.site_name
-        description = (
-            _text(social.get("description"))
-            or _text(page.meta.get("description"))
-            or _text(self.config.site_description)
-        )
+        title = _text(social.get("title")) or _text(page.title) or self._site_name
+        description = _text(social.get("description")) or _text(page.meta.get("description")) or self._site_description
         date = _date(page)
         if "image" in social:
             plain_title = clean_text(title)
@@ -147,26 +150,40 @@ class SiteCards:
                 template = self._template(str(social["template"]))
             except SocialCardsError as exc:
                 self._warn(page, f"social.template: {exc}; using {self.settings.template!r}")
-        options: dict[str, object] = dict.fromkeys(template.theme_color, self.primary) if self.primary else {}
-        options.update(self.settings.options)
-        options.update(social.get("options") or {})
         card = CardInput(
             title=title,
             description=description,
-            site_name=self.config.site_name,
-            site_url=self.config.site_url or "",
+            site_name=self._site_name,
+            site_url=self._site_url,
             page_url=page.canonical_url or "",
             date=date,
             authors=_names(getattr(page, "authors", None) or page.meta.get("authors") or page.meta.get("author")),
             tags=_names(page.meta.get("tags")),
             categories=_names(getattr(page, "categories", None) or page.meta.get("categories")),
             logo=self.logo,
-            options=CardInput.options_from(options),
+            options=self._options(template, social.get("options")),
         )
         return _PageData(page.file.src_uri, card, template, "article" if date else "website")
 
-    def _checked_front_matter(self, page: Page) -> dict[str, Any]:
-        social = dict(_front_matter(page))
+    def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+        """A card's options: the theme's colour, then the plugin's, then the page's own."""
+        if not page_options:  # most pages: the same for every page of a template
+            known = self._site_options.get(template.digest)
+            if known is not None:
+                return known
+        options: dict[str, object] = dict.fromkeys(template.theme_color, self.primary) if self.primary else {}
+        options.update(self.settings.options)
+        options.update(page_options or {})
+        frozen = CardInput.options_from(options)
+        if not page_options:
+            self._site_options[template.digest] = frozen
+        return frozen
+
+    def _checked_front_matter(self, page: Page) -> Mapping[str, Any]:
+        social = _front_matter(page)
+        if not social:
+            return social
+        social = dict(social)
         for key in list(social):
             if key not in FRONT_MATTER_KEYS:
                 self._warn(page, f"unknown key social.{key} ignored; expected one of {', '.join(FRONT_MATTER_KEYS)}")
@@ -265,13 +282,14 @@ class SiteCards:
         card = data.card
         output = self.settings.output
         path = self._card_path(result.ref, result.key, output.suffix)
+        title = clean_text(card.title)
         self.tags[result.ref] = CardTags(
             self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
             result.width,
             result.height,
             output.media_type,
-            clean_text(card.title),
-            clean_text(card.description) or clean_text(card.title),
+            title,
+            (clean_text(card.description) if card.description else "") or title,
             card.page_url,
             data.kind,
         )
@@ -384,7 +402,9 @@ def _resolver(data: _PageData, settings: Settings) -> Callable[[], CardSpec]:
 
 def _front_matter(page: Page) -> Mapping[str, Any]:
     social = page.meta.get("social")
-    return social if isinstance(social, Mapping) else {}
+    if social is None:
+        return _NO_FRONT_MATTER
+    return social if isinstance(social, Mapping) else _NO_FRONT_MATTER
 
 
 def _text(value: object) -> str:

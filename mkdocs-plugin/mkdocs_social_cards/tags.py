@@ -50,20 +50,20 @@ class CardTags:
         return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
 
 
-def _present(head: str) -> set[str]:
-    """Names of the Open Graph and Twitter tags ``head`` already has."""
+def _present(page_html: str, end: int) -> set[str]:
+    """Names of the Open Graph and Twitter tags the head (``page_html`` up to ``end``) already has."""
     # Only the few <meta> tags are looked at: searching the whole head for every
     # spelling of "og:" cost more than the rest of this module's work on a page.
-    start = head.find("<meta")
+    start = page_html.find("<meta", 0, end)
     if start < 0:  # no lower-case tags at all: a theme that writes <META>, searched the slow way
-        return {m.group(1).lower() for m in _EXISTING.finditer(head)}
+        return {m.group(1).lower() for m in _EXISTING.finditer(page_html, 0, end)}
     names: set[str] = set()
     while start >= 0:
-        stop = head.find(">", start)
-        tag = head[start:stop].lower()
+        stop = page_html.find(">", start, end)
+        tag = page_html[start : stop if stop >= 0 else end].lower()
         if "og:" in tag or "twitter:" in tag:
             names.update(m.group(1).lower() for m in _EXISTING.finditer(tag))
-        start = head.find("<meta", start + 5)
+        start = page_html.find("<meta", start + 5, end)
     return names
 
 
@@ -80,24 +80,57 @@ def _line(attr: str, name: str, text: str) -> str:
     return f'<meta {attr}="{name}" content="{text}">'
 
 
+def _every_line(tags: CardTags) -> str | None:
+    """Every tag, each value escaped once: the usual page, which has none of them yet.
+
+    The lines :meth:`CardTags.pairs` gives, in its order, in one string; None when a
+    value is empty (that tag is left out, the general way).
+    """
+    if not (tags.kind and tags.title and tags.description and tags.url and tags.image and tags.media_type):
+        return None
+    if not (tags.width and tags.height):
+        return None
+    escape = html.escape
+    title = escape(tags.title)
+    description = title if tags.description == tags.title else escape(tags.description)
+    image = escape(tags.image)
+    return (
+        f'<meta property="og:type" content="{escape(tags.kind)}">\n'
+        f'<meta property="og:title" content="{title}">\n'
+        f'<meta property="og:description" content="{description}">\n'
+        f'<meta property="og:url" content="{escape(tags.url)}">\n'
+        f'<meta property="og:image" content="{image}">\n'
+        f'<meta property="og:image:type" content="{escape(tags.media_type)}">\n'
+        f'<meta property="og:image:width" content="{tags.width}">\n'
+        f'<meta property="og:image:height" content="{tags.height}">\n'
+        f'<meta property="og:image:alt" content="{title}">\n'
+        '<meta name="twitter:card" content="summary_large_image">\n'
+        f'<meta name="twitter:title" content="{title}">\n'
+        f'<meta name="twitter:description" content="{description}">\n'
+        f'<meta name="twitter:image" content="{image}">\n'
+    )
+
+
 def insert_tags(page_html: str, tags: CardTags) -> str:
     """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
     end = _head_end(page_html)
     if end < 0:
         return page_html
-    head = page_html[:end]
-    present = _present(head)
-    escaped: dict[str, str] = {}
-    lines = []
-    for attr, name, value in tags.pairs():
-        if name not in present:
-            text = escaped.get(value)
-            if text is None:
-                text = escaped[value] = html.escape(value, quote=True)
-            lines.append(_line(attr, name, text))
-    if not lines:
-        return page_html
-    return f"{head}{chr(10).join(lines)}\n{page_html[end:]}"
+    present = _present(page_html, end)
+    block = None if present else _every_line(tags)
+    if block is None:
+        escaped: dict[str, str] = {}
+        lines = []
+        for attr, name, value in tags.pairs():
+            if name not in present:
+                text = escaped.get(value)
+                if text is None:
+                    text = escaped[value] = html.escape(value, quote=True)
+                lines.append(_line(attr, name, text) + "\n")
+        if not lines:
+            return page_html
+        block = "".join(lines)
+    return f"{page_html[:end]}{block}{page_html[end:]}"
 
 
 def remove_tags(page_html: str, tags: CardTags) -> str:
