@@ -14,7 +14,7 @@ from .errors import SocialCardsError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["FORMATS", "OutputFormat", "encode"]
+__all__ = ["FORMATS", "OutputFormat", "encode", "write_png"]
 
 FORMATS = ("png", "jpeg", "webp")
 
@@ -97,7 +97,7 @@ def encode(image: Image.Image, output: OutputFormat) -> bytes:
         if output.colors:
             sample = image.reduce(_PALETTE_SAMPLE_FACTOR)
             palette = sample.quantize(output.colors, method=Image.Quantize.FASTOCTREE)
-            return _png(image.quantize(palette=palette, dither=Image.Dither.NONE))
+            return write_png(image.quantize(palette=palette, dither=Image.Dither.NONE))
         image.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
     elif output.format == "jpeg":
         image.save(buf, "JPEG", quality=output.quality, optimize=True, progressive=False, subsampling="4:2:0")
@@ -113,7 +113,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
-def _png(image: Image.Image) -> bytes:
+def write_png(image: Image.Image) -> bytes:
     """A palette PNG: the same file Pillow writes, deflated by zlib-ng (2-3 times faster, and smaller)."""
     from PIL import Image
     from zlib_ng import zlib_ng

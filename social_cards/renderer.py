@@ -5,22 +5,29 @@ name). Each run of leading layers is named by the digest of its canonical form;
 once a second card starts with the same run, their composite is memoized, so a
 build draws them once per process and each later card starts from a copy of the
 longest run it shares with earlier ones.
+
+Every layer reports the region it drew on. A PNG card's palette is fixed per run of
+leading layers that are not text, and only what later layers drew is mapped anew
+(see :mod:`social_cards.palette`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import struct
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import xxhash
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from .errors import AssetError
 from .fonts import FontChain, load_font
-from .output import encode
+from .output import encode, write_png
+from .palette import PaletteBase, Rect, indexed, palette_base
 from .spec import BackgroundLayer, Box, CardSpec, Color, ImageLayer, Layer, RectLayer, TextLayer
 from .typesetter import TextStyle, typeset
 
@@ -34,47 +41,77 @@ _SEEN_PREFIXES = 4096
 
 
 class _Memo:
-    """A small thread-safe LRU table of drawn composites."""
+    """A small thread-safe LRU table."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._table: OrderedDict[object, Image.Image] = OrderedDict()
+        self._table: OrderedDict[object, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: object) -> Image.Image | None:
+    def get(self, key: object) -> object:
         with self._lock:
-            image = self._table.get(key)
-            if image is not None:
+            value = self._table.get(key)
+            if value is not None:
                 self._table.move_to_end(key)
-            return image
+            return value
 
-    def put(self, key: object, image: Image.Image) -> None:
+    def put(self, key: object, value: object) -> None:
         with self._lock:
-            self._table[key] = image
+            self._table[key] = value
             while len(self._table) > self.entries:
                 self._table.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _Composite:
+    """Leading layers drawn together, and the regions those past the background drew on."""
+
+    image: Image.Image
+    changed: tuple[Rect, ...]
+
+
+# Composites of leading runs of layers, by run digest.
 _prefix_memo = _Memo(_PREFIX_MEMO_ENTRIES)
+# Palettes of backgrounds (the leading layers that are not text), by run digest and palette size.
+_palette_memo = _Memo(_PREFIX_MEMO_ENTRIES)
 # Digests of the leading runs of layers drawn so far: a run seen before is worth memoizing.
 _seen_prefixes: set[str] = set()
 
 
 def draw(spec: CardSpec) -> bytes:
     """Render and encode a card: the bytes of its file."""
-    return encode(render(spec), spec.output)
+    output = spec.output
+    if output.format != "png" or not output.colors:
+        return encode(render(spec), output)
+    canvas, changed, base = _compose(spec, output.colors)
+    if base is None:  # not reached: a palette size always gives a background palette
+        return encode(canvas, output)
+    return write_png(indexed(canvas, base, changed, output.colors))
 
 
 def render(spec: CardSpec) -> Image.Image:
     """Draw every layer of ``spec`` in order onto an RGB canvas."""
+    return _compose(spec)[0]
+
+
+def _compose(spec: CardSpec, colors: int = 0) -> tuple[Image.Image, list[Rect], PaletteBase | None]:
+    """The card, the regions drawn on after its background, and (given ``colors``) its background's palette.
+
+    The background is the run of leading layers that are not text.
+    """
     layers = spec.layers
     runs = _run_digests(spec)
+    plain = next((i for i, layer in enumerate(layers) if isinstance(layer, TextLayer)), len(layers))
+    base_key = (runs[plain - 1] if plain else f"blank {spec.width}x{spec.height}", colors)
+    remembered = _palette_memo.get(base_key) if colors else None
+    base = remembered if isinstance(remembered, PaletteBase) else None
     start = 0
     canvas = None
+    changed: list[Rect] = []
     for end in range(len(layers) - 1, 0, -1):
         cached = _prefix_memo.get(runs[end - 1])
-        if cached is not None:
-            canvas, start = cached.copy(), end
+        if isinstance(cached, _Composite):
+            canvas, start, changed = cached.image.copy(), end, list(cached.changed)
             break
     if canvas is None:
         canvas = Image.new("RGB", (spec.width, spec.height), "white")
@@ -84,10 +121,27 @@ def render(spec: CardSpec) -> Image.Image:
         _seen_prefixes.clear()
     _seen_prefixes.update(runs)
     for index in range(start, len(layers)):
-        _draw_layer(canvas, layers[index])
+        if colors and base is None and index == plain:  # the canvas holds the background, and only it
+            base = _remember_base(base_key, canvas, colors)
+        area = _draw_layer(canvas, layers[index])
+        if index >= plain and area is not None:
+            changed.append(area)
         if index + 1 == shared:
-            _prefix_memo.put(runs[index], canvas.copy())
-    return canvas
+            _prefix_memo.put(runs[index], _Composite(canvas.copy(), tuple(changed)))
+    if colors and base is None:
+        background = canvas
+        if plain < len(layers):  # started past the background (its palette was forgotten): draw it again
+            background = Image.new("RGB", (spec.width, spec.height), "white")
+            for layer in layers[:plain]:
+                _draw_layer(background, layer)
+        base = _remember_base(base_key, background, colors)
+    return canvas, changed, base
+
+
+def _remember_base(key: object, background: Image.Image, colors: int) -> PaletteBase:
+    base = palette_base(background, colors)
+    _palette_memo.put(key, base)
+    return base
 
 
 def _run_digests(spec: CardSpec) -> list[str]:
@@ -100,12 +154,14 @@ def _run_digests(spec: CardSpec) -> list[str]:
     return runs
 
 
-def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
+def _draw_layer(canvas: Image.Image, layer: Layer) -> Rect | None:
+    """Draw ``layer``; returns the region it may have changed (None: none)."""
     if isinstance(layer, TextLayer):
-        _draw_text(canvas, layer)
-    elif isinstance(layer, BackgroundLayer):
+        return _draw_text(canvas, layer)
+    if isinstance(layer, BackgroundLayer):
         _draw_background(canvas, layer)
-    elif isinstance(layer, RectLayer):
+        return (0, 0, canvas.width, canvas.height)
+    if isinstance(layer, RectLayer):
         _draw_rect(canvas, layer)
     elif isinstance(layer, ImageLayer):
         _paste(
@@ -121,6 +177,20 @@ def _draw_layer(canvas: Image.Image, layer: Layer) -> None:
             0,
             layer.opacity,
         )
+    box = layer.box
+    return _clip(canvas, (box.x, box.y, box.x + box.width, box.y + box.height))
+
+
+def _clip(canvas: Image.Image, rect: Rect) -> Rect | None:
+    left, top = max(0, rect[0]), max(0, rect[1])
+    right, bottom = min(canvas.width, rect[2]), min(canvas.height, rect[3])
+    return (left, top, right, bottom) if left < right and top < bottom else None
+
+
+def _union(rects: list[Rect]) -> Rect | None:
+    if not rects:
+        return None
+    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
 
 
 def _solid(color: Color, size: tuple[int, int]) -> Image.Image:
@@ -208,7 +278,8 @@ def _paste(canvas: Image.Image, image: Image.Image, box: Box, radius: int, opaci
     canvas.paste(image.convert("RGB"), (box.x, box.y), alpha)
 
 
-def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
+def _draw_text(canvas: Image.Image, layer: TextLayer) -> Rect | None:
+    """Draw a text layer; returns the region its ink covers."""
     chain = FontChain(layer.faces)
     box = layer.box
     style = TextStyle(
@@ -225,11 +296,17 @@ def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
     target = canvas if opaque else Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
     origin_x, origin_y = (0, 0) if opaque else (left, top)
     pen = ImageDraw.Draw(target)
+    inked: list[Rect] = []
     for run in block.runs:
         font, scale = load_font(chain.faces[run.face], block.size)
         x, baseline = box.x + run.x - origin_x, box.y + run.baseline - origin_y
         direction = "rtl" if run.rtl else "ltr"
         if scale == 1.0:
+            if opaque:
+                ink = _text_line(canvas, font, run.text, (x, baseline), layer.color, direction)
+                if ink is not None:
+                    inked.append(ink)
+                continue
             pen.text(
                 (x, baseline),
                 run.text,
@@ -253,7 +330,36 @@ def _draw_text(canvas: Image.Image, layer: TextLayer) -> None:
         position = (round(x), round(baseline - ascent * scale))
         if opaque:
             canvas.paste(scaled, position, scaled)
+            inked.append((*position, position[0] + scaled.width, position[1] + scaled.height))
         else:
             target.alpha_composite(scaled, (max(0, position[0]), max(0, position[1])))
     if not opaque:
         canvas.paste(target.convert("RGB"), (left, top), target)
+        return _clip(canvas, (left, top, right, bottom))
+    area = _union(inked)
+    return None if area is None else _clip(canvas, area)
+
+
+def _text_line(
+    canvas: Image.Image, font: ImageFont.FreeTypeFont, text: str, xy: tuple[float, float], color: Color, direction: str
+) -> Rect | None:
+    """Draw one line of opaque text, colour glyphs in colour, as ``ImageDraw.text`` does with anchor "ls".
+
+    Returns the region of the glyphs' bitmap. Drawing the bitmap here is what gives
+    that region exactly, at no cost: asking Pillow for the text's box lays it out again.
+    """
+    # The ink of an RGBA colour on an RGB image: its four bytes as one native int, as Pillow packs it.
+    ink = struct.unpack("=i", bytes(color))[0]
+    left, top = int(xy[0]), int(xy[1])
+    start = (math.modf(xy[0])[0], math.modf(xy[1])[0])
+    bitmap, offset = font.getmask2(text, "RGBA", direction, None, None, 0, "ls", ink, start)
+    width, height = bitmap.size
+    if width == 0 or height == 0:
+        return None
+    left, top = left + offset[0], top + offset[1]
+    # The bitmap holds the glyphs' colours and their coverage in alpha: paste the colours through
+    # the coverage, at the ink's own opacity (opaque here).
+    coverage = bitmap.getband(3)
+    bitmap.fillband(3, color[3])
+    canvas.im.paste(bitmap, (left, top, left + width, top + height), coverage)
+    return (left, top, left + width, top + height)

@@ -31,7 +31,7 @@ __all__ = [
     "TextLayer",
 ]
 
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 """Bump whenever the same spec would draw a different picture; every key changes with it."""
 
 Color = tuple[int, int, int, int]

@@ -216,9 +216,9 @@ def test_cards_after_others_are_drawn_as_if_alone(default_template: Template, mo
     drawn_texts: list[str] = []
     draw_text = renderer._draw_text
 
-    def counting(canvas: Image.Image, layer: TextLayer) -> None:
+    def counting(canvas: Image.Image, layer: TextLayer) -> renderer.Rect | None:
         drawn_texts.append(layer.text)
-        draw_text(canvas, layer)
+        return draw_text(canvas, layer)
 
     monkeypatch.setattr(renderer, "_draw_text", counting)
     specs = [default_template.resolve(CardInput(f"Title number {n}", site_name="Shared Site")) for n in range(3)]
@@ -228,6 +228,23 @@ def test_cards_after_others_are_drawn_as_if_alone(default_template: Template, mo
         monkeypatch.setattr(renderer, "_prefix_memo", renderer._Memo(renderer._PREFIX_MEMO_ENTRIES))
         monkeypatch.setattr(renderer, "_seen_prefixes", set())
         assert ImageChops.difference(render(spec), image).getbbox() is None
+
+
+def test_png_cards_after_others_are_the_same_bytes(default_template: Template, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PNG card drawn after others (shared layers and background palette remembered) is the file it is alone."""
+    from social_cards import renderer
+
+    def forget() -> None:
+        for memo in ("_prefix_memo", "_palette_memo"):
+            monkeypatch.setattr(renderer, memo, renderer._Memo(renderer._PREFIX_MEMO_ENTRIES))
+        monkeypatch.setattr(renderer, "_seen_prefixes", set())
+
+    forget()
+    specs = [default_template.resolve(CardInput(f"Title {n} 😃 مرحبا", site_name="Shared Site")) for n in range(4)]
+    together = [draw(spec) for spec in specs]
+    for spec, data in zip(specs, together, strict=True):
+        forget()
+        assert draw(spec) == data
 
 
 def test_render_returns_rgb_canvas(default_template: Template, card: CardInput) -> None:
