@@ -29,6 +29,7 @@ import random
 import re
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -185,10 +186,20 @@ class _CardDisk(diskcache.Disk):  # type: ignore[misc]
     each file is, is recorded in the index, so caches written with either naming read alike.
     """
 
+    def __init__(self, directory: str, **settings: Any) -> None:
+        super().__init__(directory, **settings)
+        self._written = threading.local()
+
+    @property
+    def last_written(self) -> str:
+        """The file this thread's latest ``set`` wrote its value to (a store learns it without a query)."""
+        return str(getattr(self._written, "path", ""))
+
     def filename(self, key: Any = diskcache.UNKNOWN, value: Any = diskcache.UNKNOWN) -> tuple[str, str]:
         name = uuid.uuid4().hex
         filename = f"{name[:2]}/{name[2:]}.val"
-        return filename, os.path.join(self._directory, filename)  # noqa: PTH118
+        self._written.path = full = os.path.join(self._directory, filename)  # noqa: PTH118
+        return filename, full
 
 
 def _open_usage(path: Path) -> sqlite3.Connection:
@@ -494,9 +505,8 @@ class Store:
         try:
             seq = self._seq()
             # As a file object diskcache copies it in 4 MB chunks; as bytes it would write line by line.
-            self._cache.set(key, io.BytesIO(data), read=True)
-            with self._cache.get(key, read=True) as handle:
-                path = Path(handle.name)
+            self._cache.set(key, io.BytesIO(data), read=True)  # a file value is always written to a file
+            path = Path(self._cache.disk.last_written)
             # Read-only, so a hard-linked copy in a site cannot be edited in place by accident.
             path.chmod(0o444)
             now = time.time()

@@ -3,7 +3,8 @@
     python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 5] [--keep DIR]
 
 Each way is built cold (caches emptied) several times, then warm several times,
-the three ways taking turns in each round; a plugin's overhead is the median over
+the three ways taking turns in each round (in a rotating order, with what the
+previous build wrote flushed to disk first); a plugin's overhead is the median over
 the rounds of its build time minus the no-card build of the same round. The report
 gives, for both plugins, milliseconds per card over the no-card build (cold and
 warm), the peak memory of the whole process tree (pool workers included, sampled
@@ -77,12 +78,21 @@ def empty_caches(site: Path) -> None:
 
 
 def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict[str, list[tuple[float, int, float]]]:
-    """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike."""
+    """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike.
+
+    The order of the ways rotates from round to round, and the files a build wrote are
+    flushed to disk before the next one starts: otherwise each build pays for writing
+    back what the one before it wrote (Material's warm build copies 28 MB of cards),
+    and the way that always comes after Material pays the most.
+    """
     runs: dict[str, list[tuple[float, int, float]]] = {way: [] for way in configs}
+    ways = list(configs)
     for round_ in range(count):
-        for way, config in configs.items():
+        for way in ways[round_ % len(ways) :] + ways[: round_ % len(ways)]:
+            config = configs[way]
             if cold:
                 empty_caches(config.parent)
+            os.sync()
             runs[way].append(build(config))
         print(f"{label} round {round_ + 1}: " + ", ".join(f"{w} {runs[w][-1][0]:.2f} s" for w in runs), flush=True)
     return runs
