@@ -22,8 +22,12 @@ from .store import Store
 
 __all__ = ["Job", "Outcome", "RenderPool", "default_workers"]
 
-IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER = 8
 """Cards handed to each worker ahead of time: enough to keep it busy, few enough to keep memory flat."""
+
+CARDS_PER_TASK = 4
+"""Cards sent to a worker together. Each task costs the caller's process threads, locks and a
+round trip (about 0.45 ms, as much as resolving ten cards); four cards a task share it."""
 
 
 def default_workers() -> int:
@@ -147,13 +151,12 @@ class RenderPool:
                     on_done(outcome)
                 yield outcome
             return
-        limit = self.workers * IN_FLIGHT_PER_WORKER
-        pending: set[futures.Future[Outcome]] = set()
-        source = iter(jobs)
+        limit = max(1, self.workers * IN_FLIGHT_PER_WORKER // CARDS_PER_TASK)
+        pending: set[futures.Future[list[Outcome]]] = set()
         try:
-            for job in source:
+            for task in _tasks(jobs):
                 # Started at the first job: a warm build with nothing to draw never starts a worker.
-                pending.add(self._pool().submit(_run_job, job))
+                pending.add(self._pool().submit(_run_jobs, task))
                 if len(pending) >= limit:
                     done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                     yield from _finish(done, on_done)
@@ -195,9 +198,29 @@ class RenderPool:
         self.close()
 
 
-def _finish(done: set[futures.Future[Outcome]], on_done: Callable[[Outcome], None] | None) -> Iterator[Outcome]:
+def _run_jobs(jobs: list[Job]) -> list[Outcome]:
+    return [_run_job(job) for job in jobs]
+
+
+def _tasks(jobs: Iterable[Job]) -> Iterator[list[Job]]:
+    """Jobs in groups of ``CARDS_PER_TASK``, the last one shorter.
+
+    A build hands over its misses 16 at a time as it reads pages (``batch.RESOLVE_CHUNK``),
+    so a group rarely waits for jobs that are not there yet.
+    """
+    task: list[Job] = []
+    for job in jobs:
+        task.append(job)
+        if len(task) >= CARDS_PER_TASK:
+            yield task
+            task = []
+    if task:
+        yield task
+
+
+def _finish(done: set[futures.Future[list[Outcome]]], on_done: Callable[[Outcome], None] | None) -> Iterator[Outcome]:
     for future in done:
-        outcome = future.result()
-        if on_done is not None:
-            on_done(outcome)
-        yield outcome
+        for outcome in future.result():
+            if on_done is not None:
+                on_done(outcome)
+            yield outcome
