@@ -25,7 +25,7 @@ from typing import Any
 from .errors import SocialCardsError
 from .output import OutputFormat
 from .placement import write_card
-from .pool import Job, Outcome, RenderPool
+from .pool import Job, Outcome, RenderPool, groups
 from .spec import CardSpec
 from .store import Placing, Resolved, Store
 from .template import CardInput, Template, load_template
@@ -343,19 +343,9 @@ class Batch:
             item.announced = True
             self.on_card(CardResult(item.request.ref, item.key, item.width, item.height, item.target, cached))
 
-    def _chunks(self, requests: Iterable[CardRequest]) -> Iterator[list[CardRequest]]:
-        chunk: list[CardRequest] = []
-        for request in requests:
-            self.report.cards += 1
-            chunk.append(request)
-            if len(chunk) >= LOOKUP_CHUNK:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
     def _jobs(self, requests: Iterable[CardRequest]) -> Iterator[Job]:
-        for chunk in self._chunks(requests):
+        for chunk in groups(requests, LOOKUP_CHUNK):
+            self.report.cards += len(chunk)
             yield from self._draw(self._lookup(chunk, later=False))
             if self.progress is not None:
                 self.progress(self.report)

@@ -14,13 +14,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import SocialCardsError
 from .placement import write_card
 from .spec import CardSpec
 from .store import Store
 
-__all__ = ["Job", "Outcome", "RenderPool", "default_workers"]
+__all__ = ["Job", "Outcome", "RenderPool", "default_workers", "groups"]
+
+_T = TypeVar("_T")
 
 IN_FLIGHT_PER_WORKER = 8
 """Cards handed to each worker ahead of time: enough to keep it busy, few enough to keep memory flat."""
@@ -154,7 +157,9 @@ class RenderPool:
         limit = max(1, self.workers * IN_FLIGHT_PER_WORKER // CARDS_PER_TASK)
         pending: set[futures.Future[list[Outcome]]] = set()
         try:
-            for task in _tasks(jobs):
+            # A build hands over its misses 16 at a time (batch.RESOLVE_CHUNK), so a task
+            # rarely waits for jobs that are not there yet.
+            for task in groups(jobs, CARDS_PER_TASK):
                 # Started at the first job: a warm build with nothing to draw never starts a worker.
                 pending.add(self._pool().submit(_run_jobs, task))
                 if len(pending) >= limit:
@@ -202,20 +207,16 @@ def _run_jobs(jobs: list[Job]) -> list[Outcome]:
     return [_run_job(job) for job in jobs]
 
 
-def _tasks(jobs: Iterable[Job]) -> Iterator[list[Job]]:
-    """Jobs in groups of ``CARDS_PER_TASK``, the last one shorter.
-
-    A build hands over its misses 16 at a time as it reads pages (``batch.RESOLVE_CHUNK``),
-    so a group rarely waits for jobs that are not there yet.
-    """
-    task: list[Job] = []
-    for job in jobs:
-        task.append(job)
-        if len(task) >= CARDS_PER_TASK:
-            yield task
-            task = []
-    if task:
-        yield task
+def groups(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    """``items`` in lists of ``size``, the last one shorter (``itertools.batched`` from Python 3.12)."""
+    group: list[_T] = []
+    for item in items:
+        group.append(item)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _finish(done: set[futures.Future[list[Outcome]]], on_done: Callable[[Outcome], None] | None) -> Iterator[Outcome]:
