@@ -5,7 +5,8 @@ Layout under the cache folder (see ``cache/README.md``)::
     v1/                 FORMAT_VERSION: a new version is a new folder; old ones are invisible
       cache.db, xx/     diskcache: the card files by key, one read-only file each
       usage.db          SQLite: file, size, digest, time written, time last used and last
-                        build of each entry; the builds; the running counters
+                        build of each entry; the builds; the running counters; what input
+                        fingerprints resolved to; each named run's memo (:mod:`social_cards.memo`)
 
 Writes are atomic: diskcache writes a value's file completely before the row that
 names it is committed, and the usage row (with the digest) comes after that, so no
@@ -41,6 +42,7 @@ import diskcache
 import xxhash
 
 from .errors import CacheError
+from .memo import Memo, MemoFile, Resolved
 from .placement import Damaged, Placement, Slot, place_all, read_verified
 
 _T = TypeVar("_T")
@@ -82,6 +84,9 @@ CREATE TABLE IF NOT EXISTS builds (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS resolved (
     fingerprint TEXT PRIMARY KEY, key TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS memos (
+    name TEXT PRIMARY KEY, digest TEXT NOT NULL, last_used REAL NOT NULL, last_build INTEGER NOT NULL,
+    body BLOB NOT NULL);
 """
 
 
@@ -123,22 +128,14 @@ class PruneResult:
     dry_run: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """What a card's inputs resolved to last time: its key and picture size."""
-
-    key: str
-    width: int
-    height: int
-
-
 class Placing:
     """Cards a helper process is verifying and placing for a store (see :meth:`Store.place_queued`)."""
 
-    def __init__(self, store: Store, keys: list[str], placement: Placement) -> None:
+    def __init__(self, store: Store, slots: list[Slot], keys: list[str]) -> None:
         self._store = store
         self._keys = keys
-        self._placement: Placement | None = placement
+        self._slots = slots
+        self._placement: Placement | None = Placement(slots)
 
     def wait(self) -> set[str]:
         """Block until every card is placed; returns the keys that were not served after all.
@@ -150,7 +147,7 @@ class Placing:
             return set()
         failed = self._placement.wait()
         self._placement = None
-        served = self._store._settle_placed(self._keys, failed)
+        served = self._store._settle_placed(self._keys, self._slots, failed)
         return set(self._keys) - served
 
     def cancel(self) -> None:
@@ -158,6 +155,21 @@ class Placing:
         if self._placement is not None:
             self._placement.cancel()
         self._placement = None
+
+
+def _split(names: list[str], memo: dict[str, _T] | None) -> tuple[dict[str, _T], list[str]]:
+    """What ``memo`` knows of ``names``, and the names left to look up."""
+    if memo is None:
+        return {}, names
+    known: dict[str, _T] = {}
+    rest = []
+    for name in names:
+        hint = memo.get(name)
+        if hint is None:
+            rest.append(name)
+        else:
+            known[name] = hint
+    return known, rest
 
 
 def _retry_locked(open_: Callable[[], _T]) -> _T:
@@ -239,6 +251,11 @@ class Store:
         self._counts = {"hits": 0, "misses": 0, "damaged": 0}
         self._queued_keys: list[str] = []
         self._queued_slots: list[Slot] = []
+        # With a memo (use_memo): the last run's answers, and what this run recalled and found.
+        self._memo_name: str | None = None
+        self._memo = Memo()
+        self._recalled: dict[str, Resolved] = {}
+        self._found: dict[str, MemoFile] = {}
         self.warning: str | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -328,21 +345,43 @@ class Store:
             (self._build_seq,) = db.execute("SELECT seq FROM builds WHERE id = ?", (self.build_id,)).fetchone()
         return self._build_seq
 
+    def use_memo(self, name: str) -> None:
+        """Answer lookups from the memo of the last run called ``name``, and write this run's at close.
+
+        A site's builds share a name (the MkDocs plugin uses its config file). A warm
+        run then asks the index nothing, and records its use of every card it served
+        by fingerprint as one row instead of one per card. See :mod:`social_cards.memo`.
+        """
+        self._memo_name = name
+        self._recalled = {}
+        self._found = {}
+        if self._usage is None:
+            return
+        try:
+            row = self._usage.execute("SELECT body FROM memos WHERE name = ?", (name,)).fetchone()
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return
+        self._memo = Memo.decode(row[0]) if row is not None else Memo()
+
     def flush(self) -> None:
-        """Write usage times and counters gathered since the last flush (one transaction)."""
+        """Write usage times, counters and the memo gathered since the last flush (one transaction)."""
         if self._usage is None or not (self._used or any(self._counts.values())):
             return
         try:
             seq = self._seq()
+            memo = self._next_memo() if self._memo_name is not None and self._used else None
             by_time: dict[float, list[str]] = {}
+            covered = memo.card_keys() if memo is not None else set()
             for key, when in self._used.items():
-                by_time.setdefault(when, []).append(key)
+                if key not in covered:  # the memo's row records the use of its cards
+                    by_time.setdefault(when, []).append(key)
             with self._transaction() as db:
+                if memo is not None and self._memo_name is not None:
+                    self._write_memo(db, self._memo_name, memo, seq)
                 # Cards are used in batches at one time: a statement per few hundred keys, not per key.
                 for when, keys in by_time.items():
-                    for start in range(0, len(keys), _SQLITE_MAX_PARAMS):
-                        chunk = keys[start : start + _SQLITE_MAX_PARAMS]
-                        db.execute(_TOUCH.format(",".join("?" * len(chunk))), [when, seq, *chunk])
+                    self._touch(db, keys, when, seq)
                 db.executemany(
                     "INSERT INTO counters (name, value) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
@@ -350,8 +389,49 @@ class Store:
                 )
             self._used.clear()
             self._counts = dict.fromkeys(self._counts, 0)
+            if memo is not None:
+                self._memo, self._recalled, self._found = memo, {}, {}
         except sqlite3.Error as exc:
             self._disable(exc)
+
+    @staticmethod
+    def _touch(db: sqlite3.Connection, keys: list[str], when: float, seq: int) -> None:
+        for start in range(0, len(keys), _SQLITE_MAX_PARAMS):
+            chunk = keys[start : start + _SQLITE_MAX_PARAMS]
+            db.execute(_TOUCH.format(",".join("?" * len(chunk))), [when, seq, *chunk])
+
+    def _next_memo(self) -> Memo:
+        """The cards this run served by fingerprint, with their files (a query for those drawn here)."""
+        used = self._used
+        resolved = {fp: r for fp, r in self._recalled.items() if r.key in used}
+        files = self._found
+        files.update(self._files(list({r.key for r in resolved.values() if r.key not in files})))
+        resolved = {fp: r for fp, r in resolved.items() if r.key in files}
+        return Memo(resolved, {r.key: files[r.key] for r in resolved.values()})
+
+    def _write_memo(self, db: sqlite3.Connection, name: str, memo: Memo, seq: int) -> None:
+        """Record ``memo`` as the use of its cards by this run, in the caller's transaction.
+
+        Cards the memo in the index named and this one does not are given that memo's
+        use first, so nothing a run used ever looks unused to ``prune``. The memo in the
+        index is read again here, not taken from :meth:`use_memo`: another build of the
+        same site may have written one since.
+        """
+        body = memo.encode()
+        digest = Memo.digest(body)
+        now = time.time()
+        row = db.execute("SELECT digest, last_used, last_build FROM memos WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[0] == digest:
+            db.execute("UPDATE memos SET last_used = ?, last_build = ? WHERE name = ?", (now, seq, name))
+            return
+        if row is not None:
+            (old_body,) = db.execute("SELECT body FROM memos WHERE name = ?", (name,)).fetchone()
+            left = Memo.decode(old_body).card_keys() - memo.card_keys()
+            self._touch(db, sorted(left), row[1], row[2])
+        db.execute(
+            "INSERT OR REPLACE INTO memos (name, digest, last_used, last_build, body) VALUES (?, ?, ?, ?, ?)",
+            (name, digest, now, seq, body),
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -367,10 +447,21 @@ class Store:
     # --- cards --------------------------------------------------------------------------
 
     def _entries(self, keys: list[str]) -> dict[str, Slot]:
-        """One query per few hundred keys: where each card's file is, its size and digest (no target yet)."""
+        """Where each card's file is, its size and digest (no target yet): a query per few hundred keys.
+
+        With a memo, the keys it names are answered from it, unchecked: placing a card
+        verifies it anyway, and one the memo was wrong about is drawn again.
+        """
+        files, rest = _split(keys, self._memo.files if self._memo_name is not None else None)
+        files.update(self._files(rest))
+        if self._memo_name is not None:
+            self._found.update(files)
         root = str(self.root)
+        return {key: Slot(f"{root}/{f.file}", f.size, f.digest, "") for key, f in files.items()}
+
+    def _files(self, keys: list[str]) -> dict[str, MemoFile]:
         rows = self._select_in("SELECT key, file, size, digest FROM entries WHERE key IN ({})", keys)
-        return {key: Slot(f"{root}/{file}", size, digest, "") for key, file, size, digest in rows}
+        return {key: MemoFile(file, size, digest) for key, file, size, digest in rows}
 
     def _select_in(self, query: str, values: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``query`` (with ``{}`` for the list of ``?`` marks), a few hundred values a statement.
@@ -395,14 +486,19 @@ class Store:
         A fingerprint digests every input of a resolve (see ``Template.fingerprint``), so a
         warm build learns each page's key without resolving the template again.
         """
-        rows = self._select_in(
-            "SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({})",
-            list(dict.fromkeys(fingerprints)),
-        )
-        return {fingerprint: Resolved(key, width, height) for fingerprint, key, width, height in rows}
+        memo = self._memo.resolved if self._memo_name is not None else None
+        answers, wanted = _split(list(dict.fromkeys(fingerprints)), memo)
+        rows = self._select_in("SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({})", wanted)
+        answers.update((fingerprint, Resolved(key, width, height)) for fingerprint, key, width, height in rows)
+        if self._memo_name is not None:
+            self._recalled.update(answers)
+        return answers
 
     def remember(self, resolved: Iterable[tuple[str, Resolved]]) -> None:
         """Record what input fingerprints resolved to, in one transaction."""
+        resolved = list(resolved)
+        if self._memo_name is not None:
+            self._recalled.update(resolved)
         rows = [(fingerprint, r.key, r.width, r.height) for fingerprint, r in resolved]
         if self._usage is None or not rows:
             return
@@ -464,7 +560,7 @@ class Store:
             self._queued_slots += slots
             return set(keys)
         if len(slots) < _SHARE_FROM_CARDS:
-            return self._settle_placed(keys, place_all(slots))
+            return self._settle_placed(keys, slots, place_all(slots))
         # Many cards: a helper process places some on another core meanwhile. Split by folder,
         # because links made in one folder by two processes wait for each other.
         mine: list[int] = []
@@ -474,16 +570,18 @@ class Store:
         helper = Placement([slots[i] for i in theirs])
         failed = {mine[i]: outcome for i, outcome in place_all([slots[i] for i in mine]).items()}
         failed.update((theirs[i], outcome) for i, outcome in helper.wait().items())
-        return self._settle_placed(keys, failed)
+        return self._settle_placed(keys, slots, failed)
 
     def place_queued(self) -> Placing:
         """Start verifying and placing the cards queued by ``materialize_many(later=True)``."""
-        placing = Placing(self, self._queued_keys, Placement(self._queued_slots))
+        placing = Placing(self, self._queued_slots, self._queued_keys)
         self._queued_keys, self._queued_slots = [], []
         return placing
 
-    def _settle_placed(self, keys: list[str], failed: dict[int, tuple[str, str]]) -> set[str]:
+    def _settle_placed(self, keys: list[str], slots: list[Slot], failed: dict[int, tuple[str, str]]) -> set[str]:
         """Count and record what a placement served; drop damaged entries. Returns the keys served."""
+        if failed:
+            failed = self._place_moved(keys, slots, failed)
         bad = {keys[index]: outcome for index, outcome in failed.items()}
         served = set(keys) - bad.keys()
         now = time.time()
@@ -492,6 +590,32 @@ class Store:
         for key, (outcome, reason) in bad.items():
             self._settle(key, outcome, reason)
         return served
+
+    def _place_moved(
+        self, keys: list[str], slots: list[Slot], failed: dict[int, tuple[str, str]]
+    ) -> dict[int, tuple[str, str]]:
+        """Place again the failed cards whose file the index now names differently; returns what still failed.
+
+        Another process that wrote the same card again replaced its file (a build of
+        another site sharing the cache, say), which leaves a memo, or a lookup made
+        before, naming a file that is gone. Those cards are not missing.
+        """
+        now = self._files(list({keys[i] for i in failed}))
+        root = str(self.root)
+        moved = [i for i in failed if keys[i] in now and f"{root}/{now[keys[i]].file}" != slots[i].source]
+        if not moved:
+            return failed
+        if self._memo_name is not None:
+            self._found.update((keys[i], now[keys[i]]) for i in moved)
+        again = place_all(
+            [
+                Slot(f"{root}/{now[keys[i]].file}", now[keys[i]].size, now[keys[i]].digest, slots[i].target)
+                for i in moved
+            ]
+        )
+        still = {i: outcome for i, outcome in failed.items() if i not in set(moved)}
+        still.update((moved[j], outcome) for j, outcome in again.items())
+        return still
 
     def touch(self, keys: Iterable[str]) -> None:
         """Record ``keys`` as used by this build (cards other processes of the build wrote)."""
@@ -590,9 +714,21 @@ class Store:
             raise CacheError(self.warning or f"card cache at {self.directory} cannot be used")
         self.flush()
         self._reconcile()
-        rows = self._usage.execute(
-            "SELECT key, size, last_used, last_build FROM entries ORDER BY last_used, key"
-        ).fetchall()
+        memos = {
+            name: (Memo.decode(body), used, build)
+            for name, used, build, body in self._usage.execute("SELECT name, last_used, last_build, body FROM memos")
+        }
+        rows = self._usage.execute("SELECT key, size, last_used, last_build FROM entries").fetchall()
+        if memos:  # a memo's row is the last use of every card it names
+            memo_use: dict[str, tuple[float, int]] = {}
+            for memo, used, build in memos.values():
+                for key in memo.card_keys():
+                    was = memo_use.get(key, (used, build))
+                    memo_use[key] = (max(was[0], used), max(was[1], build))
+            for i, (key, size, used, build) in enumerate(rows):
+                if key in memo_use:
+                    rows[i] = (key, size, max(used, memo_use[key][0]), max(build, memo_use[key][1]))
+        rows.sort(key=lambda row: (row[2], row[0]))
         doomed: dict[str, int] = {}
         if older_than is not None:
             cutoff = time.time() - older_than
@@ -622,6 +758,12 @@ class Store:
             with self._transaction() as db:
                 db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in doomed])
                 db.execute("DELETE FROM resolved WHERE key NOT IN (SELECT key FROM entries)")
+                gone = set(doomed)
+                for name, (memo, _, _) in memos.items():
+                    if not gone.isdisjoint(memo.files):
+                        body = memo.without(gone).encode()
+                        digest = Memo.digest(body)
+                        db.execute("UPDATE memos SET body = ?, digest = ? WHERE name = ?", (body, digest, name))
             for key in doomed:
                 self._cache.delete(key)
             for folder in old_versions:

@@ -19,6 +19,7 @@ from conftest import REPO, decode, run_cli
 
 from social_cards import CardInput, load_template
 from social_cards.errors import CacheError
+from social_cards.memo import Memo, Resolved
 from social_cards.store import FORMAT_VERSION, Store, parse_age, parse_size
 
 
@@ -383,8 +384,6 @@ def test_builds_starting_together_on_a_new_cache_all_get_it(tmp_path: Path) -> N
 
 def test_recall_gives_what_was_remembered_and_prune_forgets_it(tmp_path: Path) -> None:
     """Fingerprints map to the key and size they resolved to, across runs, until prune removes the card."""
-    from social_cards.store import Resolved
-
     with Store(tmp_path) as store:
         store.put("k" * 32, b"card")
         store.remember([("fp1", Resolved("k" * 32, 1200, 630)), ("fp2", Resolved("j" * 32, 10, 10))])
@@ -450,3 +449,144 @@ def test_a_large_placement_is_shared_with_a_helper(tmp_path: Path, monkeypatch: 
         assert target.exists() == (key not in bad)
         if key not in bad:
             assert target.read_bytes() == data
+
+
+def _memo_of(folder: Path, name: str = "site") -> Memo:
+    db = sqlite3.connect(folder / f"v{FORMAT_VERSION}" / "usage.db")
+    row = db.execute("SELECT body FROM memos WHERE name = ?", (name,)).fetchone()
+    db.close()
+    return Memo.decode(row[0]) if row else Memo()
+
+
+def _memo_run(folder: Path, cards: list[tuple[str, bytes]], site: Path, *, build_id: str | None = None) -> set[str]:
+    """One warm run of a site called "site": recall each card by its fingerprint, place it, close."""
+    with Store(folder, build_id=build_id) as store:
+        store.use_memo("site")
+        known = store.recall(f"fp-{key}" for key, _ in cards)
+        return store.materialize_many(
+            (known[f"fp-{key}"].key, site / f"{key}.png") for key, _ in cards if f"fp-{key}" in known
+        )
+
+
+def _cached(folder: Path, cards: list[tuple[str, bytes]], build_id: str = "b0") -> None:
+    with Store(folder, build_id=build_id) as store:
+        for key, data in cards:
+            store.put(key, data)
+        store.remember((f"fp-{key}", Resolved(key, 1200, 630)) for key, _ in cards)
+
+
+def test_a_memo_answers_the_next_run_without_the_index(tmp_path: Path) -> None:
+    """After one run, the next finds its cards by the memo alone: the index rows may be gone."""
+    cards = [_blob(200 + i, 3_000) for i in range(3)]
+    _cached(tmp_path, cards)
+    assert _memo_run(tmp_path, cards, tmp_path / "one") == {key for key, _ in cards}
+    db = sqlite3.connect(tmp_path / f"v{FORMAT_VERSION}" / "usage.db")
+    db.execute("DELETE FROM resolved")
+    db.execute("DELETE FROM entries")
+    db.commit()
+    db.close()
+    with Store(tmp_path) as store:
+        assert store.recall(f"fp-{key}" for key, _ in cards) == {}  # without the memo: nothing known
+    assert _memo_run(tmp_path, cards, tmp_path / "two") == {key for key, _ in cards}
+    for key, data in cards:
+        assert (tmp_path / "two" / f"{key}.png").read_bytes() == data
+
+
+def test_a_stale_memo_costs_a_miss_never_a_wrong_card(tmp_path: Path) -> None:
+    """A card the memo names that is gone or damaged is not served, and the next memo forgets it."""
+    cards = [_blob(210 + i, 3_000) for i in range(3)]
+    _cached(tmp_path, cards)
+    _memo_run(tmp_path, cards, tmp_path / "one")
+    files = {p.read_bytes(): p for p in _value_files(tmp_path / f"v{FORMAT_VERSION}")}
+    files[cards[0][1]].unlink()
+    files[cards[1][1]].chmod(0o644)
+    files[cards[1][1]].write_bytes(cards[2][1])  # the right length, another card's bytes
+    assert _memo_run(tmp_path, cards, tmp_path / "two") == {cards[2][0]}
+    assert not (tmp_path / "two" / f"{cards[0][0]}.png").exists()
+    assert not (tmp_path / "two" / f"{cards[1][0]}.png").exists()
+    assert _memo_of(tmp_path).card_keys() == {cards[2][0]}
+
+
+def test_prune_counts_a_memo_as_use_of_its_cards(tmp_path: Path) -> None:
+    """A warm run records its use in the memo's row, not the cards' rows; prune reads both."""
+    used, unused = _blob(220, 3_000), _blob(221, 3_000)
+    _cached(tmp_path, [used, unused])
+    _age(tmp_path, used[0], 40 * 86400)
+    _age(tmp_path, unused[0], 40 * 86400)
+    _memo_run(tmp_path, [used], tmp_path / "site")
+    with Store(tmp_path) as store:
+        assert store.prune(older_than=parse_age("30d"), dry_run=True).removed == 1
+        assert store.prune(keep_builds=1).removed == 1
+        assert store.get(used[0]) == used[1]
+        assert store.get(unused[0]) is None
+
+
+def test_cards_a_memo_no_longer_names_keep_their_use(tmp_path: Path) -> None:
+    """A run that drops a card from the memo hands the memo's use to that card's own row."""
+    first, second = _blob(230, 3_000), _blob(231, 3_000)
+    _cached(tmp_path, [first, second])
+    _memo_run(tmp_path, [first, second], tmp_path / "a", build_id="b1")
+    _memo_run(tmp_path, [first], tmp_path / "b", build_id="b2")
+    with Store(tmp_path) as store:
+        assert store.prune(keep_builds=2, dry_run=True).removed == 0  # b1 used the second card
+        assert store.prune(keep_builds=1).removed == 1
+        assert store.get(first[0]) == first[1]
+
+
+def test_two_runs_of_one_site_at_once_lose_no_use(tmp_path: Path) -> None:
+    """Each run's memo replaces the one in the index when it closes, not the one it read at the start."""
+    a, b, c, d = (_blob(240 + i, 3_000) for i in range(4))
+    _cached(tmp_path, [a, b, c, d])
+    _memo_run(tmp_path, [a, b, c], tmp_path / "s0", build_id="b1")
+    x = Store(tmp_path, build_id="b2")
+    y = Store(tmp_path, build_id="b3")
+    for store, cards in ((x, [a, b, d]), (y, [b, c])):
+        store.use_memo("site")
+        known = store.recall(f"fp-{key}" for key, _ in cards)
+        store.materialize_many((known[f"fp-{key}"].key, tmp_path / store.build_id / key) for key, _ in cards)
+    x.close()
+    y.close()  # its memo replaces x's, which named a and d: both keep b2's use
+    with Store(tmp_path) as store:
+        assert store.prune(keep_builds=2).removed == 0
+        assert store.prune(keep_builds=1).removed == 2  # a and d were last used by b2
+        assert [store.get(key) is not None for key, _ in (a, b, c, d)] == [False, True, True, False]
+
+
+def test_prune_takes_what_it_removes_out_of_every_memo(tmp_path: Path) -> None:
+    """A memo never names a card prune removed: the next run does not try a file that is gone."""
+    kept, removed = _blob(250, 3_000), _blob(251, 3_000)
+    _cached(tmp_path, [kept, removed])
+    _memo_run(tmp_path, [kept, removed], tmp_path / "site")
+    _age(tmp_path, removed[0], 40 * 86400)
+    _age(tmp_path, kept[0], 40 * 86400)
+    db = sqlite3.connect(tmp_path / f"v{FORMAT_VERSION}" / "usage.db")
+    db.execute("UPDATE memos SET last_used = ?", (time.time() - 40 * 86400,))
+    db.commit()
+    db.close()
+    with Store(tmp_path) as store:
+        store.put(kept[0], kept[1])  # written again: used now
+        assert store.prune(older_than=parse_age("30d")).removed == 1
+    assert _memo_of(tmp_path).card_keys() == {kept[0]}
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_a_card_written_again_since_the_memo_is_still_served(tmp_path: Path, later: bool) -> None:
+    """Another process wrote the same card again (a new file): the memo's file is gone, the card is not."""
+    card = _blob(260, 3_000)
+    _cached(tmp_path, [card])
+    _memo_run(tmp_path, [card], tmp_path / "one")
+    before = _value_files(tmp_path / f"v{FORMAT_VERSION}")
+    with Store(tmp_path) as other:
+        other.put(*card)
+    assert _value_files(tmp_path / f"v{FORMAT_VERSION}") != before
+    target = tmp_path / "two" / "card.png"
+    with Store(tmp_path) as store:
+        store.use_memo("site")
+        known = store.recall([f"fp-{card[0]}"])
+        assert store.materialize_many([(known[f"fp-{card[0]}"].key, target)], later=later) == {card[0]}
+        if later:
+            assert store.place_queued().wait() == set()
+        assert store.stats().damaged == 0
+    assert target.read_bytes() == card[1]
+    new_file = _value_files(tmp_path / f"v{FORMAT_VERSION}")[0].relative_to(tmp_path / f"v{FORMAT_VERSION}")
+    assert _memo_of(tmp_path).files[card[0]].file == new_file.as_posix()

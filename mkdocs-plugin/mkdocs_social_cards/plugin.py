@@ -180,14 +180,18 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             self._site = SiteCards(settings, config)
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
+        # A site's builds (and its pre-renders) share a memo: a warm build then looks nothing up.
+        memo = f"mkdocs {base / Path(config.config_file_path or 'mkdocs.yml').name}"
         if self.prerender is not None:
             self._site.site_dir = self.prerender.out_dir
+            self.prerender.store.use_memo(memo)
         else:
             _forward_library_logs()
         if not config.site_url and self.prerender is None:
             log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
         if self.prerender is None:
             store = self._store = Store(self._cache_dir)
+            store.use_memo(memo)
             if store.empty:
                 # A first build draws every card: the workers load the drawing code on the
                 # other core while MkDocs reads the pages on this one, then draw them as read.
