@@ -446,18 +446,17 @@ class Store:
 
     # --- cards --------------------------------------------------------------------------
 
-    def _entries(self, keys: list[str]) -> dict[str, Slot]:
-        """Where each card's file is, its size and digest (no target yet): a query per few hundred keys.
+    def _located(self, keys: list[str]) -> dict[str, MemoFile]:
+        """Where each card's file is, its size and digest: a query per few hundred keys.
 
         With a memo, the keys it names are answered from it, unchecked: placing a card
-        verifies it anyway, and one the memo was wrong about is drawn again.
+        verifies it anyway, and one the memo was wrong about is looked up again or drawn.
         """
         files, rest = _split(keys, self._memo.files if self._memo_name is not None else None)
         files.update(self._files(rest))
         if self._memo_name is not None:
             self._found.update(files)
-        root = str(self.root)
-        return {key: Slot(f"{root}/{f.file}", f.size, f.digest, "") for key, f in files.items()}
+        return files
 
     def _files(self, keys: list[str]) -> dict[str, MemoFile]:
         rows = self._select_in("SELECT key, file, size, digest FROM entries WHERE key IN ({})", keys)
@@ -521,12 +520,12 @@ class Store:
 
     def get(self, key: str) -> bytes | None:
         """The card stored under ``key`` if it is there and intact; ``None`` otherwise."""
-        entry = self._entries([key]).get(key)
+        entry = self._located([key]).get(key)
         if entry is None:
             self._settle(key, "miss")
             return None
         try:
-            data = read_verified(entry.source, entry.size, entry.digest)
+            data = read_verified(f"{self.root}/{entry.file}", entry.size, entry.digest)
         except Damaged as exc:
             self._settle(key, "damaged", str(exc))
             return None
@@ -551,10 +550,16 @@ class Store:
         """
         pairs = [(key, "" if target is None else os.fspath(target)) for key, target in items]
         unique = list(dict.fromkeys(key for key, _ in pairs))
-        entries = self._entries(unique)
-        keys = [key for key, _ in pairs if key in entries]
-        slots = [entries[key]._replace(target=target) for key, target in pairs if key in entries]
-        self._counts["misses"] += len(unique) - len(entries)
+        files = self._located(unique)
+        prefix = f"{self.root}/"
+        keys: list[str] = []
+        slots: list[Slot] = []
+        for key, target in pairs:
+            found = files.get(key)
+            if found is not None:
+                keys.append(key)
+                slots.append(Slot(prefix + found.file, found.size, found.digest, target))
+        self._counts["misses"] += len(unique) - len(files)
         if later:
             self._queued_keys += keys
             self._queued_slots += slots

@@ -70,6 +70,8 @@ class _PageData:
     card: CardInput
     template: Template
     kind: str
+    path: str
+    """The card's path in the site; "" when it is named by its key (known once looked up)."""
 
 
 class SiteCards:
@@ -163,7 +165,9 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
-        return _PageData(page.file.src_uri, card, template, "article" if date else "website")
+        ref = page.file.src_uri
+        path = "" if self.settings.card_names == "hash" else self._card_path(ref, "", self.settings.output.suffix)
+        return _PageData(ref, card, template, "article" if date else "website", path)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
         """A card's options: the theme's colour, then the plugin's, then the page's own."""
@@ -221,12 +225,15 @@ class SiteCards:
         url = self.site_url + quote(path.relative_to(docs).as_posix())
         return CardTags(url, width, height, media_type, title, description, page.canonical_url or "", kind)
 
-    def _place(self, ref: str) -> Callable[[str], str | None]:
+    def _place(self, data: _PageData) -> Callable[[str], str | None]:
+        site = self.site_dir
+        target = f"{site}/{data.path}" if site is not None and data.path else None
         suffix = self.settings.output.suffix
 
         def place(key: str) -> str | None:
-            site = self.site_dir
-            return None if site is None else f"{site}/{self._card_path(ref, key, suffix)}"
+            if target is not None or site is None:
+                return target
+            return f"{site}/{self._card_path(data.ref, key, suffix)}"
 
         return place
 
@@ -281,7 +288,7 @@ class SiteCards:
         data = self._wanted[result.ref]
         card = data.card
         output = self.settings.output
-        path = self._card_path(result.ref, result.key, output.suffix)
+        path = data.path or self._card_path(result.ref, result.key, output.suffix)
         title = clean_text(card.title)
         self.tags[result.ref] = CardTags(
             self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
@@ -306,7 +313,7 @@ class SiteCards:
                 strict=settings.strict,
                 system_fonts=settings.system_fonts,
             ),
-            self._place(data.ref),
+            self._place(data),
         )
 
     def run(
