@@ -107,7 +107,8 @@ class SiteCards:
         self._wanted: dict[str, _PageData] = {}
         self._pages: list[Page] = []
         self._pages_written = False
-        self._streaming = False
+        self.streaming = False
+        """True after :meth:`stream`: each page's card is worked out as the page is added."""
 
     def _template(self, ref: str) -> Template:
         template = self._templates.get(ref)
@@ -256,7 +257,7 @@ class SiteCards:
                 problem on the page or a card that cannot be made.
         """
         self._pages.append(page)
-        if self._streaming and self._batch is not None:
+        if self.streaming and self._batch is not None:
             data = self._take(page)
             if data is not None:
                 self._batch.feed(self._request(data))
@@ -269,7 +270,7 @@ class SiteCards:
         """
         self._batch = Batch(store, pool, strict=self.settings.strict, on_card=self._tag)
         self._batch.start()
-        self._streaming = True
+        self.streaming = True
 
     def _take(self, page: Page) -> _PageData | None:
         """Note the card ``page`` wants (and return it), or the tags of its own picture."""
@@ -335,7 +336,7 @@ class SiteCards:
             SocialCardsError: with ``strict``, a front-matter problem on a page, or the
                 first page whose card cannot be made.
         """
-        if self._streaming and self._batch is not None:
+        if self.streaming and self._batch is not None:
             self._pages_written = True
             return self._batch.end_input()
         self._batch = Batch(store, pool, strict=self.settings.strict, progress=progress, on_card=self._tag)

@@ -202,14 +202,19 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
-        if self._site is not None:
-            started = time.perf_counter()
-            try:
-                self._site.add(page)
-            except SocialCardsError as exc:
-                self._abandon()
-                raise PluginError(f"social-cards: {exc}") from None
-            self._spent += time.perf_counter() - started
+        site = self._site
+        if site is None:
+            return html
+        if not site.streaming:  # the page is only noted: timing that would cost more than it does
+            site.add(page)
+            return html
+        started = time.perf_counter()
+        try:
+            site.add(page)
+        except SocialCardsError as exc:
+            self._abandon()
+            raise PluginError(f"social-cards: {exc}") from None
+        self._spent += time.perf_counter() - started
         return html
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
