@@ -605,20 +605,20 @@ class Store:
         another site sharing the cache, say), which leaves a memo, or a lookup made
         before, naming a file that is gone. Those cards are not missing.
         """
-        now = self._files(list({keys[i] for i in failed}))
+        current = self._files(list({keys[i] for i in failed}))
         root = str(self.root)
-        moved = [i for i in failed if keys[i] in now and f"{root}/{now[keys[i]].file}" != slots[i].source]
+        moved = [i for i in failed if keys[i] in current and f"{root}/{current[keys[i]].file}" != slots[i].source]
         if not moved:
             return failed
         if self._memo_name is not None:
-            self._found.update((keys[i], now[keys[i]]) for i in moved)
-        again = place_all(
-            [
-                Slot(f"{root}/{now[keys[i]].file}", now[keys[i]].size, now[keys[i]].digest, slots[i].target)
-                for i in moved
-            ]
-        )
-        still = {i: outcome for i, outcome in failed.items() if i not in set(moved)}
+            self._found.update((keys[i], current[keys[i]]) for i in moved)
+        retry = []
+        for i in moved:
+            file, size, digest = current[keys[i]]
+            retry.append(Slot(f"{root}/{file}", size, digest, slots[i].target))
+        again = place_all(retry)
+        placed_again = set(moved)
+        still = {i: outcome for i, outcome in failed.items() if i not in placed_again}
         still.update((moved[j], outcome) for j, outcome in again.items())
         return still
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
+from social_cards.memo import Resolved
 from social_cards.store import Placing, Store
 
 CARD_BYTES = 40_000
@@ -93,3 +94,38 @@ def test_warm_path_10k_handed_to_the_helper(
         assert sum(1 for _ in site.rglob("*.png")) == len(keys)
 
     benchmark.pedantic(hand_over, setup=setup, teardown=teardown, rounds=5, iterations=1)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def remembered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """10,000 small cards, each remembered under an input fingerprint, as a site's first build leaves them."""
+    folder = tmp_path_factory.mktemp("remembered")
+    rng = random.Random(6)
+    fingerprints = [f"{i:032x}" for i in range(WARM_CARDS)]
+    with Store(folder) as store:
+        learned = []
+        for fingerprint in fingerprints:
+            data = rng.randbytes(1_000)  # small: this times the store's bookkeeping, not reading cards
+            key = xxhash.xxh3_128_hexdigest(data)
+            store.put(key, data)
+            learned.append((fingerprint, Resolved(key, 1200, 630)))
+        store.remember(learned)
+    return folder, fingerprints
+
+
+@pytest.mark.parametrize("memo", [False, True], ids=["index", "memo"])
+def test_warm_bookkeeping_10k(benchmark: pytest.FixtureRequest, remembered: tuple[Path, list[str]], memo: bool) -> None:
+    """A warm build's whole store side at 10,000 pages: open, fingerprints to keys, keys to files,
+    cards checked, the use recorded at close; by the index alone, or with the site's memo."""
+    folder, fingerprints = remembered
+
+    def warm() -> None:
+        with Store(folder) as store:
+            if memo:
+                store.use_memo("bench")
+            known = store.recall(fingerprints)
+            assert len(store.materialize_many(((known[fp].key, None) for fp in fingerprints), later=True)) == WARM_CARDS
+            assert store.place_queued().wait() == set()
+
+    warm()  # the first run writes the memo the others read
+    benchmark.pedantic(warm, rounds=5, iterations=1)  # type: ignore[attr-defined]
