@@ -1,6 +1,6 @@
 """Side by side: one generated MkDocs site built without cards, with Material's social plugin, and with social-cards.
 
-    python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 5] [--keep DIR]
+    python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 12] [--keep DIR]
 
 Each way is built cold (caches emptied) several times, then warm several times,
 the three ways taking turns in each round (in a rotating order, with what the
@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--cold-runs", type=int, default=3)
-    parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument("--warm-runs", type=int, default=12)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
