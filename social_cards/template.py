@@ -237,22 +237,42 @@ def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
 _FIELD_ENV = _environment(False)
 _SVG_ENV = _environment(True)
 
-_Value = Any  # a static TOML value, or a compiled Jinja2 template for a string using variables
+
+class _Field:
+    """A layer field's text that uses variables: checked and read for its variables when the
+    template loads, compiled when a card first needs it (a warm build never does: compiling
+    every field took two thirds of loading a template)."""
+
+    __slots__ = ("_compiled", "source", "variables")
+
+    def __init__(self, source: str, where: str) -> None:
+        try:
+            parsed = _FIELD_ENV.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{where}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
+        self.source = source
+        self.variables = frozenset(jinja2.meta.find_undeclared_variables(parsed))
+        self._compiled: jinja2.Template | None = None
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        if self._compiled is None:
+            self._compiled = _FIELD_ENV.from_string(self.source)
+        return self._compiled.render(context)
+
+
+_Value = Any  # a static TOML value, or a _Field for a string using variables
 
 
 def _compile(value: Any, where: str) -> _Value:
     if isinstance(value, str) and ("{{" in value or "{%" in value):
-        try:
-            return _FIELD_ENV.from_string(value)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"{where}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
+        return _Field(value, where)
     if isinstance(value, list):
         return [_compile(v, where) for v in value]
     return value
 
 
 def _render(value: _Value, context: Mapping[str, Any], where: str) -> Any:
-    if isinstance(value, jinja2.Template):
+    if isinstance(value, _Field):
         try:
             return value.render(context)
         except jinja2.TemplateError as exc:
@@ -280,19 +300,19 @@ class _LayerSource:
     """The page variables the layer reads (sorted), or None when that cannot be known."""
 
 
-def _variables(value: Any) -> set[str]:
-    if isinstance(value, str) and ("{{" in value or "{%" in value):
-        return set(jinja2.meta.find_undeclared_variables(_FIELD_ENV.parse(value)))
+def _variables(value: _Value) -> set[str]:
+    if isinstance(value, _Field):
+        return set(value.variables)
     if isinstance(value, list):
         return set().union(*(_variables(v) for v in value)) if value else set()
     return set()
 
 
-def _layer_variables(kind: str, raw: dict[str, Any], root: Path) -> tuple[str, ...] | None:
-    names = set().union(*(_variables(v) for v in raw.values()))
+def _layer_variables(kind: str, fields: dict[str, _Value], root: Path) -> tuple[str, ...] | None:
+    names = set().union(*(_variables(v) for v in fields.values()))
     if kind == "svg":
-        file = raw.get("file")
-        if not isinstance(file, str) or _variables(file):
+        file = fields.get("file")
+        if not isinstance(file, str):
             return None
         try:
             names |= jinja2.meta.find_undeclared_variables(_SVG_ENV.parse((root / file).read_text(encoding="utf-8")))
@@ -645,7 +665,7 @@ def _font_files(raw_layers: list[Any], root: Path) -> tuple[Path, ...] | None:
         if raw.get("kind") != "text" or "font" not in raw:
             continue
         value = raw["font"]
-        if not isinstance(value, str) or _variables(value) or "{{" in value or "{%" in value:
+        if not isinstance(value, str) or "{{" in value or "{%" in value:
             return None
         if value.startswith(BUNDLED_PREFIX):
             continue
@@ -729,7 +749,7 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
                 f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(_SCHEMA[kind])}"
             )
         fields = {k: _compile(v, f"{where}.{k}") for k, v in raw.items() if k != "kind"}
-        layers.append(_LayerSource(kind, where, fields, _layer_variables(kind, raw, root)))
+        layers.append(_LayerSource(kind, where, fields, _layer_variables(kind, fields, root)))
     return Template(
         name=str(doc.get("name", root.name)),
         root=root,
