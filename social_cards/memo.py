@@ -6,10 +6,10 @@ size, and the card's file with its length and digest: everything the warm path o
 the next run would otherwise ask the index for, a few hundred pages a query.
 
 A memo is only ever a hint. Every card it names is still verified against its
-length and digest before it is served, so a memo made stale by ``prune`` or by a
-damaged file costs a redraw, never a wrong card. Its body is text, one card a line,
-tab-separated fields that cannot hold a tab (hex digests, the store's own file
-names, numbers).
+length and digest before it is served. A file that is gone since (another process
+wrote the same card again) costs a lookup, a damaged one a redraw; never a wrong
+card. Its body is text, one card a line, tab-separated fields that cannot hold a
+tab (hex digests, the store's own file names, numbers).
 """
 
 from __future__ import annotations
