@@ -520,7 +520,7 @@ class Store:
 
     def get(self, key: str) -> bytes | None:
         """The card stored under ``key`` if it is there and intact; ``None`` otherwise."""
-        entry = self._located([key]).get(key)
+        entry = self._files([key]).get(key)  # from the index: one card is not worth a memo's risk of a stale file
         if entry is None:
             self._settle(key, "miss")
             return None

@@ -590,3 +590,15 @@ def test_a_card_written_again_since_the_memo_is_still_served(tmp_path: Path, lat
     assert target.read_bytes() == card[1]
     new_file = _value_files(tmp_path / f"v{FORMAT_VERSION}")[0].relative_to(tmp_path / f"v{FORMAT_VERSION}")
     assert _memo_of(tmp_path).files[card[0]].file == new_file.as_posix()
+
+
+def test_get_reads_a_card_written_again_since_the_memo(tmp_path: Path) -> None:
+    """One card read by key comes from where the index says it is now, memo or not."""
+    card = _blob(270, 3_000)
+    _cached(tmp_path, [card])
+    _memo_run(tmp_path, [card], tmp_path / "one")
+    with Store(tmp_path) as other:
+        other.put(*card)
+    with Store(tmp_path) as store:
+        store.use_memo("site")
+        assert store.get(card[0]) == card[1]
