@@ -254,6 +254,7 @@ class Store:
         # With a memo (use_memo): the last run's answers, and what this run recalled and found.
         self._memo_name: str | None = None
         self._memo = Memo()
+        self._memo_digest = ""
         self._recalled: dict[str, Resolved] = {}
         self._found: dict[str, MemoFile] = {}
         self.warning: str | None = None
@@ -358,11 +359,12 @@ class Store:
         if self._usage is None:
             return
         try:
-            row = self._usage.execute("SELECT body FROM memos WHERE name = ?", (name,)).fetchone()
+            row = self._usage.execute("SELECT body, digest FROM memos WHERE name = ?", (name,)).fetchone()
         except sqlite3.Error as exc:
             self._disable(exc)
             return
         self._memo = Memo.decode(row[0]) if row is not None else Memo()
+        self._memo_digest = row[1] if row is not None else ""
 
     def flush(self) -> None:
         """Write usage times, counters and the memo gathered since the last flush (one transaction)."""
@@ -376,9 +378,10 @@ class Store:
             for key, when in self._used.items():
                 if key not in covered:  # the memo's row records the use of its cards
                     by_time.setdefault(when, []).append(key)
+            written = ""
             with self._transaction() as db:
                 if memo is not None and self._memo_name is not None:
-                    self._write_memo(db, self._memo_name, memo, seq)
+                    written = self._write_memo(db, self._memo_name, memo, seq)
                 # Cards are used in batches at one time: a statement per few hundred keys, not per key.
                 for when, keys in by_time.items():
                     self._touch(db, keys, when, seq)
@@ -391,6 +394,7 @@ class Store:
             self._counts = dict.fromkeys(self._counts, 0)
             if memo is not None:
                 self._memo, self._recalled, self._found = memo, {}, {}
+                self._memo_digest = written
         except sqlite3.Error as exc:
             self._disable(exc)
 
@@ -409,21 +413,26 @@ class Store:
         resolved = {fp: r for fp, r in resolved.items() if r.key in files}
         return Memo(resolved, {r.key: files[r.key] for r in resolved.values()})
 
-    def _write_memo(self, db: sqlite3.Connection, name: str, memo: Memo, seq: int) -> None:
+    def _write_memo(self, db: sqlite3.Connection, name: str, memo: Memo, seq: int) -> str:
         """Record ``memo`` as the use of its cards by this run, in the caller's transaction.
 
-        Cards the memo in the index named and this one does not are given that memo's
-        use first, so nothing a run used ever looks unused to ``prune``. The memo in the
-        index is read again here, not taken from :meth:`use_memo`: another build of the
-        same site may have written one since.
+        Returns the digest of the memo now in the index. Cards the memo in the index
+        named and this one does not are given that memo's use first, so nothing a run
+        used ever looks unused to ``prune``. The memo in the index is read again here,
+        not taken from :meth:`use_memo`: another build of the same site may have
+        written one since.
         """
-        body = memo.encode()
-        digest = Memo.digest(body)
         now = time.time()
         row = db.execute("SELECT digest, last_used, last_build FROM memos WHERE name = ?", (name,)).fetchone()
+        # The usual warm build: the same cards as the memo it read, which no one has replaced since.
+        if row is not None and row[0] == self._memo_digest and memo == self._memo:
+            digest, body = str(row[0]), b""
+        else:
+            body = memo.encode()
+            digest = Memo.digest(body)
         if row is not None and row[0] == digest:
             db.execute("UPDATE memos SET last_used = ?, last_build = ? WHERE name = ?", (now, seq, name))
-            return
+            return digest
         if row is not None:
             (old_body,) = db.execute("SELECT body FROM memos WHERE name = ?", (name,)).fetchone()
             left = Memo.decode(old_body).card_keys() - memo.card_keys()
@@ -432,6 +441,7 @@ class Store:
             "INSERT OR REPLACE INTO memos (name, digest, last_used, last_build, body) VALUES (?, ?, ?, ?, ?)",
             (name, digest, now, seq, body),
         )
+        return digest
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

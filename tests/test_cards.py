@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
+
 import pytest
-from mkdocs_social_cards.cards import check_cards_dir
+from hypothesis import given
+from hypothesis import strategies as st
+from mkdocs_social_cards.cards import _stem, check_cards_dir
 
 from social_cards import SocialCardsError
 
@@ -22,3 +26,9 @@ def test_cards_dir_cannot_leave_the_site(value: str) -> None:
 )
 def test_cards_dir_inside_the_site_is_kept(value: str, clean: str) -> None:
     assert check_cards_dir(value) == clean
+
+
+@given(st.text(alphabet="ab./-é", max_size=12).map(lambda s: s + ".md") | st.text(alphabet="ab./", max_size=12))
+def test_a_page_card_is_named_as_splitext_would(ref: str) -> None:
+    """The quick path for `.md` pages names the card exactly as posixpath.splitext does."""
+    assert _stem(ref) == posixpath.splitext(ref)[0]

@@ -88,3 +88,13 @@ def test_a_stale_copy_at_the_target_is_replaced(tmp_path: Path) -> None:
     target.write_bytes(b"old card")
     assert place_all([slot._replace(target=str(target))]) == {}
     assert target.read_bytes() == Path(slot.source).read_bytes()
+
+
+def test_the_helper_reads_back_every_name_it_is_sent() -> None:
+    """What the helper is sent decodes to the same slots, for any name a filesystem may hold."""
+    from social_cards.placement import _decode_slots, _encode
+
+    names = [*AWKWARD, os.fsdecode(b"undecodable \xff\xfe name")]
+    slots = [Slot(f"/cache/{name}.val", i, f"{i:032x}", f"/site/{name}.png") for i, name in enumerate(names)]
+    assert _decode_slots(_encode(slots)) == slots
+    assert _encode(slots[-1:]).startswith(b"/cache/undecodable \xff\xfe name.val\0")

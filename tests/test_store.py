@@ -602,3 +602,21 @@ def test_get_reads_a_card_written_again_since_the_memo(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         store.use_memo("site")
         assert store.get(card[0]) == card[1]
+
+
+def test_a_run_that_used_its_memo_unchanged_still_replaces_a_newer_one(tmp_path: Path) -> None:
+    """A run whose cards are exactly the memo it read must not just touch a memo another run wrote since."""
+    a, b, c = (_blob(280 + i, 3_000) for i in range(3))
+    _cached(tmp_path, [a, b, c])
+    _memo_run(tmp_path, [a, b, c], tmp_path / "s0", build_id="b1")
+    x = Store(tmp_path, build_id="b2")
+    y = Store(tmp_path, build_id="b3")
+    for store, cards in ((x, [a, b]), (y, [a, b, c])):
+        store.use_memo("site")
+        known = store.recall(f"fp-{key}" for key, _ in cards)
+        store.materialize_many((known[f"fp-{key}"].key, tmp_path / store.build_id / key) for key, _ in cards)
+    x.close()
+    y.close()  # the same cards as the memo it read, but x replaced that memo meanwhile
+    assert _memo_of(tmp_path).card_keys() == {a[0], b[0], c[0]}
+    with Store(tmp_path) as store:
+        assert store.prune(keep_builds=1).removed == 0  # b3 used all three

@@ -93,6 +93,7 @@ class SiteCards:
         self._site_name: str = config.site_name
         self._site_url: str = config.site_url or ""
         self._site_description = _text(config.site_description)
+        self._site_description_clean = clean_text(self._site_description)
         self._templates: dict[str, Template] = {}
         self._site_options: dict[str, tuple[tuple[str, str], ...]] = {}
         self.template = self._template(settings.template)
@@ -239,7 +240,7 @@ class SiteCards:
         return place
 
     def _card_path(self, ref: str, key: str, suffix: str) -> str:
-        name = f"{key}{suffix}" if self.settings.card_names == "hash" else posixpath.splitext(ref)[0] + suffix
+        name = f"{key}{suffix}" if self.settings.card_names == "hash" else _stem(ref) + suffix
         return f"{self.settings.cards_dir}/{name}"
 
     # --- the batch -------------------------------------------------------------------
@@ -297,10 +298,15 @@ class SiteCards:
             result.height,
             output.media_type,
             title,
-            (clean_text(card.description) if card.description else "") or title,
+            self._clean_description(card.description) or title,
             card.page_url,
             data.kind,
         )
+
+    def _clean_description(self, description: str) -> str:
+        if description is self._site_description:  # most pages without a description of their own
+            return self._site_description_clean
+        return clean_text(description) if description else ""
 
     def _request(self, data: _PageData) -> CardRequest:
         settings = self.settings
@@ -406,6 +412,13 @@ def _resolver(data: _PageData, settings: Settings) -> Callable[[], CardSpec]:
         )
 
     return resolve
+
+
+def _stem(ref: str) -> str:
+    """``posixpath.splitext(ref)[0]``, without its cost for the usual ``.md`` page."""
+    if ref.endswith(".md") and len(ref) > 3 and ref[-4] not in "/.":
+        return ref[:-3]
+    return posixpath.splitext(ref)[0]
 
 
 def _front_matter(page: Page) -> Mapping[str, Any]:
