@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import xxhash
 from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -36,26 +37,28 @@ __all__ = ["MAX_IMAGE_PIXELS", "draw", "render"]
 MAX_IMAGE_PIXELS = 40_000_000
 """Largest image (width × height) a layer may decode; bigger ones are refused."""
 
+_V = TypeVar("_V")
+
 _PREFIX_MEMO_ENTRIES = 8
 _SEEN_PREFIXES = 4096
 
 
-class _Memo:
+class _Memo(Generic[_V]):
     """A small thread-safe LRU table."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._table: OrderedDict[object, object] = OrderedDict()
+        self._table: OrderedDict[object, _V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: object) -> object:
+    def get(self, key: object) -> _V | None:
         with self._lock:
             value = self._table.get(key)
             if value is not None:
                 self._table.move_to_end(key)
             return value
 
-    def put(self, key: object, value: object) -> None:
+    def put(self, key: object, value: _V) -> None:
         with self._lock:
             self._table[key] = value
             while len(self._table) > self.entries:
@@ -71,9 +74,9 @@ class _Composite:
 
 
 # Composites of leading runs of layers, by run digest.
-_prefix_memo = _Memo(_PREFIX_MEMO_ENTRIES)
+_prefix_memo: _Memo[_Composite] = _Memo(_PREFIX_MEMO_ENTRIES)
 # Palettes of backgrounds (the leading layers that are not text), by run digest and palette size.
-_palette_memo = _Memo(_PREFIX_MEMO_ENTRIES)
+_palette_memo: _Memo[PaletteBase] = _Memo(_PREFIX_MEMO_ENTRIES)
 # Digests of the leading runs of layers drawn so far: a run seen before is worth memoizing.
 _seen_prefixes: set[str] = set()
 
@@ -103,14 +106,13 @@ def _compose(spec: CardSpec, colors: int = 0) -> tuple[Image.Image, list[Rect], 
     runs = _run_digests(spec)
     plain = next((i for i, layer in enumerate(layers) if isinstance(layer, TextLayer)), len(layers))
     base_key = (runs[plain - 1] if plain else f"blank {spec.width}x{spec.height}", colors)
-    remembered = _palette_memo.get(base_key) if colors else None
-    base = remembered if isinstance(remembered, PaletteBase) else None
+    base = _palette_memo.get(base_key) if colors else None
     start = 0
     canvas = None
     changed: list[Rect] = []
     for end in range(len(layers) - 1, 0, -1):
         cached = _prefix_memo.get(runs[end - 1])
-        if isinstance(cached, _Composite):
+        if cached is not None:
             canvas, start, changed = cached.image.copy(), end, list(cached.changed)
             break
     if canvas is None:
