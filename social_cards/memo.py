@@ -25,9 +25,11 @@ _HEADER = "social-cards memo 1"
 _FIELDS = 7
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """What a card's inputs resolved to last time: its key and picture size."""
+class Resolved(NamedTuple):
+    """What a card's inputs resolved to last time: its key and picture size.
+
+    A tuple, like :class:`MemoFile`: a warm build reads one of each per page from its memo.
+    """
 
     key: str
     width: int

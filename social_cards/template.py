@@ -77,6 +77,10 @@ def _separators(card: CardInput) -> int:
     )
 
 
+def _no_fingerprint(card: CardInput) -> None:
+    return None
+
+
 def _builtin_dir() -> Path:
     packaged = Path(__file__).parent / "templates"
     if packaged.is_dir():
@@ -385,11 +389,57 @@ class Template:
         names, the installed fonts when they take part, the output settings, and this
         package's own code. None when a layer chooses its font with a variable.
         """
+        return self.fingerprinter(output=output, fonts=fonts, strict=strict, system_fonts=system_fonts)(card)
+
+    def fingerprinter(
+        self,
+        *,
+        output: OutputFormat | None = None,
+        fonts: Sequence[Path] = (),
+        strict: bool = False,
+        system_fonts: bool = True,
+    ) -> Callable[[CardInput], str | None]:
+        """:meth:`fingerprint` with these arguments, for many cards.
+
+        What does not depend on the card (the fonts' digests, the settings, whether
+        installed fonts take part) is worked out once, here: a build fingerprints
+        every page with the same arguments.
+        """
+        base = self._fingerprint_base(output or OutputFormat(), tuple(fonts), strict, system_fonts_wanted(system_fonts))
+        if base is None:
+            return _no_fingerprint
+        logos = self._logo_digests
+
+        def fingerprint(card: CardInput) -> str | None:
+            logo = ""
+            if card.logo is not None:
+                # Like the folder digest, read once per template load: a build does not see edits it makes itself.
+                logo = logos.get(card.logo, "")
+                if not logo:
+                    try:
+                        logo = logos[card.logo] = file_digest(card.logo)
+                    except OSError:
+                        return None  # resolve reports the missing logo
+            # Fields joined by a separator escaped out of the values: cheaper than JSON, just as unambiguous.
+            fields = (
+                base, card.title, card.description, card.site_name, card.site_url, card.page_url, card.date,
+                _SEP_IN_LIST.join(card.authors), _SEP_IN_LIST.join(card.tags), _SEP_IN_LIST.join(card.categories),
+                logo, _SEP_IN_LIST.join(_SEP_IN_LIST.join(pair) for pair in card.options),
+            )  # fmt: skip
+            text = _SEP.join(fields)
+            if text.count(_SEP) != len(fields) - 1 or text.count(_SEP_IN_LIST) != _separators(card):
+                text = json.dumps(fields, ensure_ascii=False)  # a value holds a separator: fall back to JSON
+            return bytes_digest(text.encode("utf-8", "surrogatepass"))
+
+        return fingerprint
+
+    def _fingerprint_base(
+        self, output: OutputFormat, fonts: tuple[Path, ...], strict: bool, system: bool
+    ) -> str | None:
+        """The part of a fingerprint every card shares, or None when there can be no fingerprint."""
         if self.font_files is None:
             return None
-        system = system_fonts_wanted(system_fonts)
-        output = output or OutputFormat()
-        base_key = (output, tuple(fonts), strict, system)
+        base_key = (output, fonts, strict, system)
         base = self._fingerprint_bases.get(base_key)
         if base is None:
             try:
@@ -405,25 +455,7 @@ class Template:
                 [output.format, output.colors, output.quality],
             ]
             base = self._fingerprint_bases[base_key] = json.dumps(parts, separators=(",", ":"))
-        logo = ""
-        if card.logo is not None:
-            # Like the folder digest, read once per template load: a build does not see edits it makes itself.
-            logo = self._logo_digests.get(card.logo, "")
-            if not logo:
-                try:
-                    logo = self._logo_digests[card.logo] = file_digest(card.logo)
-                except OSError:
-                    return None  # resolve reports the missing logo
-        # Fields joined by a separator escaped out of the values: cheaper than JSON, just as unambiguous.
-        fields = (
-            base, card.title, card.description, card.site_name, card.site_url, card.page_url, card.date,
-            _SEP_IN_LIST.join(card.authors), _SEP_IN_LIST.join(card.tags), _SEP_IN_LIST.join(card.categories), logo,
-            _SEP_IN_LIST.join(_SEP_IN_LIST.join(pair) for pair in card.options),
-        )  # fmt: skip
-        text = _SEP.join(fields)
-        if text.count(_SEP) != len(fields) - 1 or text.count(_SEP_IN_LIST) != _separators(card):
-            text = json.dumps(fields, ensure_ascii=False)  # a value holds a separator: fall back to JSON
-        return bytes_digest(text.encode("utf-8", "surrogatepass"))
+        return base
 
     def resolve(
         self,

@@ -69,6 +69,8 @@ class _PageData:
     ref: str
     card: CardInput
     template: Template
+    fingerprint: Callable[[CardInput], str | None]
+    """The template's fingerprint with this build's settings."""
     kind: str
     path: str
     """The card's path in the site; "" when it is named by its key (known once looked up)."""
@@ -94,14 +96,16 @@ class SiteCards:
         self._site_url: str = config.site_url or ""
         self._site_description = _text(config.site_description)
         self._site_description_clean = clean_text(self._site_description)
-        self._templates: dict[str, Template] = {}
+        self._templates: dict[str, tuple[Template, Callable[[CardInput], str | None]]] = {}
         self._site_options: dict[str, tuple[tuple[str, str], ...]] = {}
-        self.template = self._template(settings.template)
+        self.template, _ = self._template(settings.template)
         theme = theme_defaults(config)
         self.logo = settings.logo or theme.logo
         self.primary = theme.primary
         self.tags: dict[str, CardTags] = {}
         self.warnings: list[str] = []
+        self._by_key = settings.card_names == "hash"
+        self._suffix = settings.output.suffix
         self._include = [_glob(g) for g in settings.include]
         self._exclude = [_glob(g) for g in settings.exclude]
         self._batch: Batch | None = None
@@ -111,12 +115,18 @@ class SiteCards:
         self.streaming = False
         """True after :meth:`stream`: each page's card is worked out as the page is added."""
 
-    def _template(self, ref: str) -> Template:
-        template = self._templates.get(ref)
-        if template is None:
+    def _template(self, ref: str) -> tuple[Template, Callable[[CardInput], str | None]]:
+        """The template ``ref`` names, and its fingerprint with this build's settings."""
+        known = self._templates.get(ref)
+        if known is None:
             local = self.settings.base / ref
-            template = self._templates[ref] = load_template(local if local.is_dir() else ref)
-        return template
+            template = load_template(local if local.is_dir() else ref)
+            s = self.settings
+            fingerprint = template.fingerprinter(
+                output=s.output, fonts=s.fonts, strict=s.strict, system_fonts=s.system_fonts
+            )
+            known = self._templates[ref] = (template, fingerprint)
+        return known
 
     def _warn(self, page: Page, message: str) -> None:
         if self.settings.strict:
@@ -125,20 +135,25 @@ class SiteCards:
 
     # --- one page ------------------------------------------------------------------
 
-    def wants_card(self, page: Page) -> bool:
-        """False for pages left out by ``include``/``exclude`` or ``social: cards: false``."""
-        src = page.file.src_uri
+    def _wanted_by_globs(self, src: str) -> bool:
+        """False for a page ``include``/``exclude`` leave out."""
         if self._include and not any(p.fullmatch(src) for p in self._include):
             return False
-        if any(p.fullmatch(src) for p in self._exclude):
-            return False
-        return _front_matter(page).get("cards", True) is not False
+        return not (self._exclude and any(p.fullmatch(src) for p in self._exclude))
 
     def page_data(self, page: Page) -> _PageData | CardTags | None:
-        """The card a page asks for, the tags of its own ``image``, or None for no card."""
-        if not self.wants_card(page):
+        """The card a page asks for, the tags of its own ``image``, or None for no card.
+
+        None for pages ``include``/``exclude`` leave out or with ``social: cards: false``.
+        """
+        ref = page.file.src_uri
+        if not self._wanted_by_globs(ref):
             return None
-        social = self._checked_front_matter(page)
+        social = _front_matter(page)
+        if social:  # most pages have no social: front matter
+            if social.get("cards", True) is False:
+                return None
+            social = self._checked_front_matter(page, social)
         title = _text(social.get("title")) or _text(page.title) or self._site_name
         description = _text(social.get("description")) or _text(page.meta.get("description")) or self._site_description
         date = _date(page)
@@ -148,10 +163,10 @@ class SiteCards:
             tags = self._image_tags(page, str(social["image"]), *plain, "article" if date else "website")
             if tags is not None:
                 return tags
-        template = self.template
+        template, fingerprint = self._templates[self.settings.template]
         if "template" in social:
             try:
-                template = self._template(str(social["template"]))
+                template, fingerprint = self._template(str(social["template"]))
             except SocialCardsError as exc:
                 self._warn(page, f"social.template: {exc}; using {self.settings.template!r}")
         card = CardInput(
@@ -167,9 +182,8 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
-        ref = page.file.src_uri
-        path = "" if self.settings.card_names == "hash" else self._card_path(ref, "", self.settings.output.suffix)
-        return _PageData(ref, card, template, "article" if date else "website", path)
+        path = "" if self._by_key else f"{self.settings.cards_dir}/{_stem(ref)}{self._suffix}"
+        return _PageData(ref, card, template, fingerprint, "article" if date else "website", path)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
         """A card's options: the theme's colour, then the plugin's, then the page's own."""
@@ -185,10 +199,7 @@ class SiteCards:
             self._site_options[template.digest] = frozen
         return frozen
 
-    def _checked_front_matter(self, page: Page) -> Mapping[str, Any]:
-        social = _front_matter(page)
-        if not social:
-            return social
+    def _checked_front_matter(self, page: Page, social: Mapping[str, Any]) -> Mapping[str, Any]:
         social = dict(social)
         for key in list(social):
             if key not in FRONT_MATTER_KEYS:
@@ -240,7 +251,7 @@ class SiteCards:
         return place
 
     def _card_path(self, ref: str, key: str, suffix: str) -> str:
-        name = f"{key}{suffix}" if self.settings.card_names == "hash" else _stem(ref) + suffix
+        name = f"{key}{suffix}" if self._by_key else _stem(ref) + suffix
         return f"{self.settings.cards_dir}/{name}"
 
     # --- the batch -------------------------------------------------------------------
@@ -309,19 +320,7 @@ class SiteCards:
         return clean_text(description) if description else ""
 
     def _request(self, data: _PageData) -> CardRequest:
-        settings = self.settings
-        return CardRequest(
-            data.ref,
-            _resolver(data, settings),
-            data.template.fingerprint(
-                data.card,
-                output=settings.output,
-                fonts=settings.fonts,
-                strict=settings.strict,
-                system_fonts=settings.system_fonts,
-            ),
-            self._place(data),
-        )
+        return CardRequest(data.ref, _resolver(data, self.settings), data.fingerprint(data.card), self._place(data))
 
     def run(
         self,
@@ -454,6 +453,8 @@ def _date(page: Page) -> str:
         value = getattr(date, "created", None) or date
     if value is None:
         value = page.meta.get("date")
+        if value is None:  # most pages
+            return ""
     if isinstance(value, Mapping):
         value = value.get("created")
     if isinstance(value, (dt.date, dt.datetime)):
