@@ -1,12 +1,16 @@
-"""Running a command and measuring its wall time and the peak memory of its whole process tree.
+"""Running a command and measuring its wall time, CPU time and the peak memory of its whole process tree.
 
 Memory is sampled from /proc every 50 ms (Linux only) as PSS, summed over the process
-and all its descendants (pool workers, helpers).
+and all its descendants (pool workers, helpers). CPU time is user plus system time of
+the process and every descendant it waited for (the kernel adds a reaped child's time
+to its parent's children total), taken from ``getrusage`` around the run; one command
+runs at a time, so the difference is that command's alone.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -23,6 +27,8 @@ class Run:
     """What one run of a command took."""
 
     seconds: float
+    cpu_seconds: float
+    """User plus system time of the process tree: what it ran, not what it waited for the CPU."""
     peak_kb: int
     returncode: int
     stdout: str
@@ -83,7 +89,8 @@ def installed_env() -> dict[str, str]:
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Run ``command`` to its end; its wall time, peak tree memory and output."""
+    """Run ``command`` to its end; its wall time, CPU time, peak tree memory and output."""
+    before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
@@ -101,6 +108,12 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run
     sampler.start()
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - before
     done.set()
     sampler.join()
-    return Run(seconds, peak, process.returncode, stdout, stderr)
+    return Run(seconds, cpu, peak, process.returncode, stdout, stderr)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -1,14 +1,24 @@
 """Side by side: one generated MkDocs site built without cards, with Material's social plugin, and with social-cards.
 
-    python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 12] [--keep DIR]
+    python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 30] [--keep DIR]
 
 Each way is built cold (caches emptied) several times, then warm several times,
 the three ways taking turns in each round (in a rotating order, with what the
-previous build wrote flushed to disk first); a plugin's overhead is the median over
+previous build wrote flushed to disk first). Every build writes into a new, empty
+site folder, as on a CI machine that restores the cache into a fresh checkout; the
+last build's site folder is deleted before the clock starts. (Built again and again
+into one folder, a site's builds slowed down by up to 0.5 s of system time here,
+each folder by its own amount: how long the file system takes to make the
+folders depends on what was in them before.) A plugin's overhead is the median over
 the rounds of its build time minus the no-card build of the same round. The report
 gives, for both plugins, milliseconds per card over the no-card build (cold and
 warm), the peak memory of the whole process tree (pool workers included, sampled
 from /proc), the average card size, and the ratios.
+
+It also gives the warm overheads in CPU time (user plus system, of the process and
+every descendant it waited for): the work a build did on both cores, where wall time
+is what a user waits for. Only warm: a cold build's pool workers are children of a
+fork server the build never waits for, so their time is not in ``getrusage``.
 
 Material's plugin downloads its fonts from Google Fonts on first use. This script
 makes no network request: both plugins use the Inter font, and before the first
@@ -28,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 from process_tree import installed_env, run
@@ -46,15 +57,23 @@ THEME_FONT = "\n  font:\n    text: Inter\n"
 SUMMARY = re.compile(r"social-cards: \d+ cards \(\d+ cached, \d+ drawn\) in ([\d.]+) s")
 
 
-def build(config: Path) -> tuple[float, int, float]:
-    """Wall seconds, peak tree memory (KB) and social-cards' own time (0 without it) of one `mkdocs build`."""
+class Build(NamedTuple):
+    """One `mkdocs build`: wall and CPU seconds, peak tree memory, social-cards' own time (0 without it)."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_kb: int
+    own: float
+
+
+def build(config: Path) -> Build:
     env = installed_env()
     env.pop("SOCIAL_CARDS_CACHE_DIR", None)
     done = run([sys.executable, "-m", "mkdocs", "build", "-f", str(config)], config.parent, env)
     if done.returncode != 0:
         raise SystemExit(f"build of {config} failed:\n{done.stderr[-3000:]}")
     own = SUMMARY.search(done.stderr)
-    return done.seconds, done.peak_kb, float(own[1]) if own else 0.0
+    return Build(done.seconds, done.cpu_seconds, done.peak_kb, float(own[1]) if own else 0.0)
 
 
 def place_material_fonts(site: Path) -> None:
@@ -77,7 +96,7 @@ def empty_caches(site: Path) -> None:
                     entry.unlink()
 
 
-def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict[str, list[tuple[float, int, float]]]:
+def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict[str, list[Build]]:
     """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike.
 
     The order of the ways rotates from round to round, and the files a build wrote are
@@ -85,29 +104,36 @@ def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict
     back what the one before it wrote (Material's warm build copies 28 MB of cards),
     and the way that always comes after Material pays the most.
     """
-    runs: dict[str, list[tuple[float, int, float]]] = {way: [] for way in configs}
+    runs: dict[str, list[Build]] = {way: [] for way in configs}
     ways = list(configs)
     for round_ in range(count):
         for way in ways[round_ % len(ways) :] + ways[: round_ % len(ways)]:
             config = configs[way]
             if cold:
                 empty_caches(config.parent)
+            shutil.rmtree(config.parent / "site", ignore_errors=True)
             os.sync()
             runs[way].append(build(config))
-        print(f"{label} round {round_ + 1}: " + ", ".join(f"{w} {runs[w][-1][0]:.2f} s" for w in runs), flush=True)
+        times = ", ".join(f"{w} {runs[w][-1].seconds:.2f} s ({runs[w][-1].cpu_seconds:.2f} s CPU)" for w in runs)
+        print(f"{label} round {round_ + 1}: {times}", flush=True)
     return runs
 
 
-def overhead_ms(runs: dict[str, list[tuple[float, int, float]]], way: str, cards: int) -> float:
-    """Median over the rounds of the way's build time minus the no-card build of the same round, per card."""
-    return statistics.median(w[0] - b[0] for w, b in zip(runs[way], runs["none"], strict=True)) * 1000 / cards
+def overhead_ms(runs: dict[str, list[Build]], way: str, cards: int, *, cpu: bool = False) -> float:
+    """Median over the rounds of the way's build time minus the no-card build of the same round, per card.
+
+    With ``cpu``, of the builds' CPU time instead of their wall time.
+    """
+    field = "cpu_seconds" if cpu else "seconds"
+    differences = (getattr(w, field) - getattr(b, field) for w, b in zip(runs[way], runs["none"], strict=True))
+    return statistics.median(differences) * 1000 / cards
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--cold-runs", type=int, default=3)
-    parser.add_argument("--warm-runs", type=int, default=12)
+    parser.add_argument("--warm-runs", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
@@ -128,7 +154,8 @@ def main() -> None:
         rows[way] = {
             "cold_ms": overhead_ms(cold, way, n),
             "warm_ms": overhead_ms(warm, way, n),
-            "peak_mb": max(p for _, p, _ in [*cold[way], *warm[way]]) / 1024,
+            "warm_cpu_ms": overhead_ms(warm, way, n, cpu=True),
+            "peak_mb": max(b.peak_kb for b in [*cold[way], *warm[way]]) / 1024,
             "card_kb": statistics.mean(p.stat().st_size for p in cards) / 1000 if cards else 0.0,
         }
         print(f"{way:13s} {len(cards)} cards", flush=True)
@@ -140,16 +167,17 @@ def main() -> None:
     for label, key, unit in [
         ("cold, ms per card over no cards", "cold_ms", "ms"),
         ("warm, ms per card over no cards", "warm_ms", "ms"),
+        ("warm, CPU ms per card over no cards", "warm_cpu_ms", "ms"),
         ("peak memory (PSS), process tree", "peak_mb", "MB"),
         ("average card size", "card_kb", "KB"),
     ]:
         ratio = f"{m[key] / s[key]:.1f}x" if s[key] > 0 else "below the noise"
         print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio} |")
-    nocard = [t for t, _, _ in [*cold["none"], *warm["none"]]]
+    nocard = [b.seconds for b in [*cold["none"], *warm["none"]]]
     spread = f"{statistics.median(nocard):.2f} s ({min(nocard):.2f}-{max(nocard):.2f})"
     print(f"| no-card build (median, range) | {spread} | | |")
-    own_cold = statistics.median(o for _, _, o in cold["social-cards"])
-    own_warm = statistics.median(o for _, _, o in warm["social-cards"])
+    own_cold = statistics.median(b.own for b in cold["social-cards"])
+    own_warm = statistics.median(b.own for b in warm["social-cards"])
     print(f"\nsocial-cards' own summary (median): cold {own_cold:.2f} s, warm {own_warm:.2f} s")
 
 
