@@ -34,6 +34,7 @@ __all__ = [
     "FontChain",
     "FontFace",
     "bundled_face",
+    "fontconfig_listing",
     "load_font",
     "prefetch_system_fonts",
     "system_faces",
@@ -344,7 +345,7 @@ def prefetch_system_fonts() -> None:
     fontconfig takes 15-30 ms to answer; a build asks while MkDocs reads its pages.
     """
     global _prefetch
-    if _prefetch is None and not _fontconfig_fonts.cache_info().currsize:
+    if _prefetch is None and not fontconfig_listing.cache_info().currsize:
         _prefetch = threading.Thread(target=lambda: _prefetched.append(_run_fc_list()), daemon=True)
         _prefetch.start()
 
@@ -363,12 +364,22 @@ def _run_fc_list() -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _fontconfig_fonts() -> list[_SystemFont] | None:
+def fontconfig_listing() -> str | None:
+    """fontconfig's list of installed fonts (a line per face: file, index, family, weight), once per process.
+
+    None without fontconfig. :func:`system_faces` chooses from it; a digest of it (with
+    each file's size and time) stands for the installed fonts in a card's fingerprint.
+    """
     global _prefetch
     if _prefetch is not None:
         _prefetch.join()
         _prefetch = None
-    out = _prefetched.pop() if _prefetched else _run_fc_list()
+    return _prefetched.pop() if _prefetched else _run_fc_list()
+
+
+@functools.lru_cache(maxsize=1)
+def _fontconfig_fonts() -> list[_SystemFont] | None:
+    out = fontconfig_listing()
     if out is None:
         return None
     fonts = []

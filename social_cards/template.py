@@ -31,6 +31,7 @@ from .fonts import (
     BUNDLED_PREFIX,
     FontChain,
     FontFace,
+    fontconfig_listing,
     resolve_font_path,
     system_faces,
     system_fonts_wanted,
@@ -678,8 +679,23 @@ def _code_digest() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _system_fonts_digest() -> str:
-    """The installed fallback fonts, by path, face, size and modification time (once per process)."""
+    """The installed fallback fonts: every face fontconfig lists, with its file's size and modification time.
+
+    Which of them a card can use follows from that listing (and this package's code),
+    so a digest of the listing is enough, and it skips choosing among them: 2 ms
+    instead of 10 for 321 fonts. Without fontconfig, the faces found by scanning the
+    font folders, by path, face, size and modification time. Once per process.
+    """
+    listing = fontconfig_listing()
     parts = []
+    if listing is not None:
+        for line in sorted(set(listing.splitlines())):
+            try:
+                st = os.stat(line.split("\t", 1)[0])  # noqa: PTH116 (a Path per font costs more than the digest)
+            except OSError:
+                continue
+            parts.append(f"{line}\0{st.st_size}\0{st.st_mtime_ns}")
+        return bytes_digest("\n".join(parts).encode("utf-8", "replace"))
     for bold in (False, True):
         for face in system_faces(bold):
             try:

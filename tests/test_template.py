@@ -231,3 +231,38 @@ def test_broken_asset_is_named(tmp_path: Path, layer: str, name: str, content: b
     with pytest.raises(AssetError) as err:
         render(load_template(folder).resolve(CardInput("x")))
     assert str(folder / name) in str(err.value)
+
+
+def test_installed_fonts_digest_follows_the_listing_and_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed fonts enter fingerprints by fontconfig's listing and each listed file's size and time.
+
+    fontconfig is the boundary here: the test hands the digest a listing of its own files.
+    """
+    from social_cards import template as template_module
+
+    fonts = [tmp_path / "A.ttf", tmp_path / "B.otf"]
+    for font in fonts:
+        font.write_bytes(b"font bytes")
+    lines = [f"{fonts[0]}\t0\tAlpha\t80", f"{fonts[1]}\t0\tBeta\t200"]
+    listing = ["\n".join(lines) + "\n"]
+    monkeypatch.setattr(template_module, "fontconfig_listing", lambda: listing[0])
+
+    def digest() -> str:
+        return template_module._system_fonts_digest.__wrapped__()  # type: ignore[attr-defined,no-any-return]
+
+    first = digest()
+    listing[0] = "\n".join([lines[1], lines[0], lines[1]])  # another order, a line twice: the same fonts
+    assert digest() == first
+    fonts[1].write_bytes(b"other font bytes")  # a font installed again, changed
+    changed = digest()
+    assert changed != first
+    listing[0] = lines[0] + "\n" + lines[1].replace("\t0\t", "\t1\t")  # another face of the same file
+    assert digest() not in {first, changed}
+    listing[0] = "\n".join(lines)
+    fonts[0].unlink()  # a listed file gone (fontconfig's cache is stale): it no longer counts
+    gone = digest()
+    assert gone not in {first, changed}
+    listing[0] = "\n".join([*lines, f"{tmp_path / 'C.ttf'}\t0\tGamma\t80"])  # listed, never there
+    assert digest() == gone
