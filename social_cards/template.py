@@ -78,10 +78,6 @@ def _separators(card: CardInput) -> int:
     )
 
 
-def _no_fingerprint(card: CardInput) -> None:
-    return None
-
-
 def _builtin_dir() -> Path:
     packaged = Path(__file__).parent / "templates"
     if packaged.is_dir():
@@ -403,15 +399,20 @@ class Template:
         """:meth:`fingerprint` with these arguments, for many cards.
 
         What does not depend on the card (the fonts' digests, the settings, whether
-        installed fonts take part) is worked out once, here: a build fingerprints
-        every page with the same arguments.
+        installed fonts take part) is worked out once, at the first card: a build
+        fingerprints every page with the same arguments, and lists the installed
+        fonts in the background until then.
         """
-        base = self._fingerprint_base(output or OutputFormat(), tuple(fonts), strict, system_fonts_wanted(system_fonts))
-        if base is None:
-            return _no_fingerprint
+        settings = (output or OutputFormat(), tuple(fonts), strict, system_fonts_wanted(system_fonts))
+        base: str | None = None
         logos = self._logo_digests
 
         def fingerprint(card: CardInput) -> str | None:
+            nonlocal base
+            if base is None:
+                base = self._fingerprint_base(*settings)
+                if base is None:
+                    return None
             logo = ""
             if card.logo is not None:
                 # Like the folder digest, read once per template load: a build does not see edits it makes itself.
