@@ -98,7 +98,7 @@ class SiteCards:
         self._site_description_clean = clean_text(self._site_description)
         self._templates: dict[str, tuple[Template, Callable[[CardInput], str | None]]] = {}
         self._site_options: dict[str, tuple[tuple[str, str], ...]] = {}
-        self.template, _ = self._template(settings.template)
+        self._template(settings.template)  # loaded now: a template that cannot be loaded stops the build here
         theme = theme_defaults(config)
         self.logo = settings.logo or theme.logo
         self.primary = theme.primary
@@ -182,7 +182,7 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
-        path = "" if self._by_key else f"{self.settings.cards_dir}/{_stem(ref)}{self._suffix}"
+        path = "" if self._by_key else self._card_path(ref, "", self._suffix)
         return _PageData(ref, card, template, fingerprint, "article" if date else "website", path)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
