@@ -182,7 +182,7 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
-        path = "" if self._by_key else self._card_path(ref, "", self._suffix)
+        path = "" if self._by_key else self._card_path(ref, "")
         return _PageData(ref, card, template, fingerprint, "article" if date else "website", path)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
@@ -241,17 +241,16 @@ class SiteCards:
     def _place(self, data: _PageData) -> Callable[[str], str | None]:
         site = self.site_dir
         target = f"{site}/{data.path}" if site is not None and data.path else None
-        suffix = self.settings.output.suffix
 
         def place(key: str) -> str | None:
             if target is not None or site is None:
                 return target
-            return f"{site}/{self._card_path(data.ref, key, suffix)}"
+            return f"{site}/{self._card_path(data.ref, key)}"
 
         return place
 
-    def _card_path(self, ref: str, key: str, suffix: str) -> str:
-        name = f"{key}{suffix}" if self._by_key else _stem(ref) + suffix
+    def _card_path(self, ref: str, key: str) -> str:
+        name = f"{key}{self._suffix}" if self._by_key else _stem(ref) + self._suffix
         return f"{self.settings.cards_dir}/{name}"
 
     # --- the batch -------------------------------------------------------------------
@@ -301,7 +300,7 @@ class SiteCards:
         data = self._wanted[result.ref]
         card = data.card
         output = self.settings.output
-        path = data.path or self._card_path(result.ref, result.key, output.suffix)
+        path = data.path or self._card_path(result.ref, result.key)
         title = clean_text(card.title)
         self.tags[result.ref] = CardTags(
             self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
