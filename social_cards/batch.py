@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SocialCardsError
 from .output import OutputFormat
@@ -30,7 +30,7 @@ from .spec import CardSpec
 from .store import Placing, Resolved, Store
 from .template import CardInput, Template, load_template
 
-__all__ = ["Batch", "BatchReport", "CardError", "CardRequest", "CardResult", "render_jsonl", "run_batch"]
+__all__ = ["Batch", "BatchReport", "CardError", "CardRequest", "CardResult", "Recalled", "render_jsonl", "run_batch"]
 
 LOOKUP_CHUNK = 500
 """Requests looked up together by fingerprint: one store query each, and bounded memory."""
@@ -86,6 +86,19 @@ class CardResult:
     height: int
     target: str | None
     cached: bool
+
+
+class Recalled(NamedTuple):
+    """A card whose key the caller recalled by fingerprint (``Store.recall``), and where it goes.
+
+    A tuple: a warm build hands the batch one per page (see :meth:`Batch.serve_recalled`).
+    """
+
+    ref: str
+    key: str
+    width: int
+    height: int
+    target: str | None
 
 
 @dataclass(slots=True)
@@ -194,8 +207,10 @@ class Batch:
         self.report = BatchReport()
         # Cards being drawn, by key: the request that draws it, and others that want the same card.
         self._drawing: dict[str, tuple[_Pending, list[_Pending]]] = {}
-        # Cards served from the cache before they were verified, by key (``later``).
+        # Cards served from the cache before they were verified, by key (``later``), and those
+        # served by serve_recalled() with what makes their request if they must be drawn after all.
         self._unverified: dict[str, list[_Pending]] = {}
+        self._recalled: list[tuple[list[Recalled], Callable[[str], CardRequest]]] = []
         self._placing: Placing | None = None
         self._drawer: threading.Thread | None = None
         self._drawer_error: BaseException | None = None
@@ -247,6 +262,25 @@ class Batch:
         if len(self._fed) >= self._chunk:
             self._look_up_fed()
 
+    def serve_recalled(self, cards: list[Recalled], request_for: Callable[[str], CardRequest]) -> None:
+        """Serve cards whose keys the caller recalled itself: a warm build's pages, with no object each.
+
+        After :meth:`start`, before :meth:`end_input`. ``on_card`` hears nothing of these:
+        the caller knows their key and size already. Those the cache no longer holds are
+        drawn, and those whose check fails in :meth:`finish` drawn again, from
+        ``request_for(ref)``, like any other request.
+        """
+        self.report.cards += len(cards)
+        served = self.store.materialize_many(((card.key, card.target) for card in cards), later=True)
+        missing = 0
+        for card in cards:
+            if card.key not in served:
+                missing += 1
+                self._misses.put(_known(card, request_for))
+        self._recalled.append((cards, request_for))
+        with self._counting:
+            self.report.cached += len(cards) - missing
+
     def end_input(self) -> BatchReport:
         """Look up the last requests fed and start placing the cached cards; see :meth:`run`.
 
@@ -287,7 +321,10 @@ class Batch:
         failed = self._placing.wait()
         self._placing = None
         retry = [item for key in failed for item in self._unverified.get(key, ())]
+        if failed:
+            retry += [_known(c, request_for) for cards, request_for in self._recalled for c in cards if c.key in failed]
         self._unverified.clear()
+        self._recalled = []
         self.report.cached -= len(retry)
         self._drain(self._draw(retry))
         return self.report
@@ -470,6 +507,11 @@ class _Pending:
     spec: CardSpec | None
     target: str | None = None
     announced: bool = False
+
+
+def _known(card: Recalled, request_for: Callable[[str], CardRequest]) -> _Pending:
+    """A recalled card that must be drawn after all, as a request its caller already knows of."""
+    return _Pending(request_for(card.ref), card.key, card.width, card.height, None, card.target, announced=True)
 
 
 def _failing(reason: str) -> Callable[[], CardSpec]:

@@ -218,3 +218,44 @@ def test_requests_fed_one_at_a_time_are_drawn_while_more_come(tmp_path: Path) ->
         assert len(heard) == 40
         report = batch.finish()
     assert (report.cards, report.drawn, report.cached, report.failed) == (40, 40, 0, 0)
+
+
+def test_recalled_cards_are_placed_and_those_gone_or_damaged_drawn(tmp_path: Path) -> None:
+    """serve_recalled() places cached cards without a request; one missing is drawn at once, one damaged in finish()."""
+    from social_cards import CardInput, load_template
+    from social_cards.batch import LOOKUP_CHUNK, Batch, CardRequest, Recalled, run_batch
+    from social_cards.pool import RenderPool
+    from social_cards.store import Store
+
+    template = load_template("default")
+    specs = {name: template.resolve(CardInput(f"Recalled {name}")) for name in ("kept", "gone", "damaged")}
+    with Store(tmp_path / "cache") as store, RenderPool(store.directory, 1) as pool:
+        for name in ("kept", "damaged"):
+            spec = specs[name]
+            assert run_batch([CardRequest(name, lambda spec=spec: spec)], store, pool).drawn == 1
+        (entry,) = [p for p in store.directory.rglob("*.val") if p.read_bytes() == store.get(specs["damaged"].key)]
+        entry.chmod(0o644)
+        entry.write_bytes(entry.read_bytes()[:-10] + bytes(10))
+        asked: list[str] = []
+
+        def request_for(ref: str) -> CardRequest:
+            asked.append(ref)
+            return CardRequest(ref, lambda: specs[ref])
+
+        cards = [
+            Recalled(name, spec.key, spec.width, spec.height, f"{tmp_path}/site/{name}.png")
+            for name, spec in specs.items()
+        ]
+        batch = Batch(store, pool)
+        batch.start(LOOKUP_CHUNK)
+        try:
+            batch.serve_recalled(cards, request_for)
+            assert asked == ["gone"]  # not in the cache: drawn without waiting for the check
+            batch.end_input()
+            report = batch.finish()
+        finally:
+            batch.cancel()
+    assert sorted(asked) == ["damaged", "gone"]
+    assert (report.cards, report.cached, report.drawn, report.failed) == (3, 1, 2, 0)
+    for name in specs:
+        assert decode((tmp_path / f"site/{name}.png").read_bytes()).size == (1200, 630)

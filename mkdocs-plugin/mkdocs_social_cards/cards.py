@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
@@ -24,7 +25,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
-from social_cards.batch import Batch, BatchReport, CardRequest, CardResult
+from social_cards.batch import LOOKUP_CHUNK, Batch, BatchReport, CardRequest, CardResult, Recalled
 from social_cards.fonts import prefetch_system_fonts, system_fonts_wanted
 from social_cards.pool import RenderPool
 from social_cards.spec import CardSpec
@@ -106,6 +107,7 @@ class SiteCards:
         self.warnings: list[str] = []
         self._by_key = settings.card_names == "hash"
         self._suffix = settings.output.suffix
+        self._media_type = settings.output.media_type
         self._include = [_glob(g) for g in settings.include]
         self._exclude = [_glob(g) for g in settings.exclude]
         self._batch: Batch | None = None
@@ -238,16 +240,12 @@ class SiteCards:
         url = self.site_url + quote(path.relative_to(docs).as_posix())
         return CardTags(url, width, height, media_type, title, description, page.canonical_url or "", kind)
 
-    def _place(self, data: _PageData) -> Callable[[str], str | None]:
+    def _target(self, data: _PageData, key: str) -> str | None:
+        """Where a page's card goes in the site, given its key (None: only into the cache)."""
         site = self.site_dir
-        target = f"{site}/{data.path}" if site is not None and data.path else None
-
-        def place(key: str) -> str | None:
-            if target is not None or site is None:
-                return target
-            return f"{site}/{self._card_path(data.ref, key)}"
-
-        return place
+        if site is None:
+            return None
+        return f"{site}/{data.path or self._card_path(data.ref, key)}"
 
     def _card_path(self, ref: str, key: str) -> str:
         name = f"{key}{self._suffix}" if self._by_key else _stem(ref) + self._suffix
@@ -271,7 +269,7 @@ class SiteCards:
         if self.streaming and self._batch is not None:
             data = self._take(page)
             if data is not None:
-                self._batch.feed(self._request(data))
+                self._batch.feed(self._request_for(data.ref))
 
     def stream(self, store: Store, pool: RenderPool) -> None:
         """Make each card as its page is added, for a build that will draw every card anyway.
@@ -295,18 +293,19 @@ class SiteCards:
 
     def _tag(self, result: CardResult) -> None:
         """The tags of a page whose card is known."""
+        self._tags_of(self._wanted[result.ref], result.key, result.width, result.height)
+
+    def _tags_of(self, data: _PageData, key: str, width: int, height: int) -> None:
         if not self.site_url:
             return
-        data = self._wanted[result.ref]
         card = data.card
-        output = self.settings.output
-        path = data.path or self._card_path(result.ref, result.key)
+        path = data.path or self._card_path(data.ref, key)
         title = clean_text(card.title)
-        self.tags[result.ref] = CardTags(
+        self.tags[data.ref] = CardTags(
             self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
-            result.width,
-            result.height,
-            output.media_type,
+            width,
+            height,
+            self._media_type,
             title,
             self._clean_description(card.description) or title,
             card.page_url,
@@ -318,8 +317,36 @@ class SiteCards:
             return self._site_description_clean
         return clean_text(description) if description else ""
 
-    def _request(self, data: _PageData) -> CardRequest:
-        return CardRequest(data.ref, _resolver(data, self.settings), data.fingerprint(data.card), self._place(data))
+    def _request(self, data: _PageData, fingerprint: str | None) -> CardRequest:
+        return CardRequest(data.ref, _resolver(data, self.settings), fingerprint, partial(self._target, data))
+
+    def _request_for(self, ref: str) -> CardRequest:
+        data = self._wanted[ref]
+        return self._request(data, data.fingerprint(data.card))
+
+    def _start_later(self, batch: Batch, store: Store) -> None:
+        """Start a batch that finishes while pages are written (see :meth:`run`).
+
+        Pages whose key the store recalls by fingerprint (every page of a warm build)
+        get their tags here and go to the batch as plain tuples; only the others
+        become requests. At 10,000 pages the objects of a request per page cost more
+        than all the rest of the lookups.
+        """
+        wanted = list(self._wanted.values())
+        fingerprints = [data.fingerprint(data.card) for data in wanted]
+        known = store.recall(fp for fp in fingerprints if fp is not None)
+        batch.start(LOOKUP_CHUNK)
+        recalled: list[Recalled] = []
+        for data, fingerprint in zip(wanted, fingerprints, strict=True):
+            hit = known.get(fingerprint) if fingerprint is not None else None
+            if hit is None:
+                batch.feed(self._request(data, fingerprint))
+                continue
+            key, width, height = hit
+            recalled.append(Recalled(data.ref, key, width, height, self._target(data, key)))
+            self._tags_of(data, key, width, height)
+        batch.serve_recalled(recalled, self._request_for)
+        batch.end_input()
 
     def run(
         self,
@@ -343,7 +370,7 @@ class SiteCards:
         if self.streaming and self._batch is not None:
             self._pages_written = True
             return self._batch.end_input()
-        self._batch = Batch(store, pool, strict=self.settings.strict, progress=progress, on_card=self._tag)
+        batch = self._batch = Batch(store, pool, strict=self.settings.strict, progress=progress, on_card=self._tag)
         # By now MkDocs holds every page in memory; the collector's passes over all of it cost
         # more than the batch's own work (about half the warm time at 10,000 pages).
         collecting = gc.isenabled()
@@ -351,12 +378,15 @@ class SiteCards:
         try:
             for page in self._pages:
                 self._take(page)
-            self._batch.run(map(self._request, self._wanted.values()), later=later)
+            if later:
+                self._start_later(batch, store)
+            else:
+                batch.run(map(self._request_for, self._wanted))
             self._pages_written = later  # by finish(), MkDocs has written them with their tags
         finally:
             if collecting:
                 gc.enable()
-        return self._batch.report if later else self.finish()
+        return batch.report if later else self.finish()
 
     def finish(self) -> BatchReport:
         """Wait for cards still being placed, draw any the cache failed to serve, gather the warnings.
