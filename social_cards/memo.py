@@ -14,6 +14,7 @@ tab (hex digests, the store's own file names, numbers).
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -62,6 +63,10 @@ class Memo:
             return cls()
         resolved: dict[str, Resolved] = {}
         files: dict[str, MemoFile] = {}
+        # Tens of thousands of new tuples would start collections over everything else the
+        # process holds (10,000 cards beside 300,000 other objects: 33 -> 27 ms paused).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             for line in lines[1:]:
                 fingerprint, key, width, height, file, size, digest = line.split("\t")
@@ -69,6 +74,9 @@ class Memo:
                 files[key] = MemoFile(file, int(size), digest)
         except ValueError:
             return cls()  # a damaged memo is no memo: the run looks everything up
+        finally:
+            if collecting:
+                gc.enable()
         return cls(resolved, files)
 
     def encode(self) -> bytes:

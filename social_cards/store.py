@@ -374,10 +374,10 @@ class Store:
             seq = self._seq()
             memo = self._next_memo() if self._memo_name is not None and self._used else None
             by_time: dict[float, list[str]] = {}
-            covered = memo.card_keys() if memo is not None else set()
-            for key, when in self._used.items():
-                if key not in covered:  # the memo's row records the use of its cards
-                    by_time.setdefault(when, []).append(key)
+            used = self._used
+            # The memo's row records the use of its cards: the others get a row each.
+            for key in used.keys() - memo.card_keys() if memo is not None else used:
+                by_time.setdefault(used[key], []).append(key)
             written = ""
             with self._transaction() as db:
                 if memo is not None and self._memo_name is not None:
@@ -407,6 +407,9 @@ class Store:
     def _next_memo(self) -> Memo:
         """The cards this run served by fingerprint, with their files (a query for those drawn here)."""
         used = self._used
+        memo = self._memo
+        if self._recalled == memo.resolved and self._found == memo.files and used.keys() >= memo.files.keys():
+            return memo  # the usual warm run: every card of the memo, served from the files it names
         resolved = {fp: r for fp, r in self._recalled.items() if r.key in used}
         files = self._found
         files.update(self._files(list({r.key for r in resolved.values() if r.key not in files})))
