@@ -92,3 +92,25 @@ def test_all_tags_at_once_are_the_tags_one_by_one(
     else:  # a tag is left out: the tag-by-tag form writes the page
         assert at_once is None
     assert insert_tags(HEAD, tags) == HEAD.replace("</head>", one_by_one + "</head>")
+
+
+@pytest.mark.parametrize(
+    ("theme", "name"),
+    [
+        ('<meta property="og:title" content="t">', "og:title"),
+        ('<meta property="OG:TITLE" content="t">', "og:title"),
+        ('<meta property="Og:Title" content="t">', "og:title"),
+        ('<meta name="TWITTER:CARD" content="summary">', "twitter:card"),
+        ('<META NAME="Twitter:Card" CONTENT="summary">', "twitter:card"),
+    ],
+)
+def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name: str) -> None:
+    """A theme's own Open Graph or Twitter tag, however it spells it, is the page's only tag of that name."""
+    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
+    page = insert_tags(HEAD.replace("</head>", f"{theme}</head>"), tags)
+    names = [
+        dict(attrs).get("property") or dict(attrs).get("name") or "" for tag, attrs in _elements(page) if tag == "meta"
+    ]
+    card_names = [n.lower() for n in names if n.lower().startswith(("og:", "twitter:"))]
+    assert card_names.count(name) == 1
+    assert len(card_names) == 13
