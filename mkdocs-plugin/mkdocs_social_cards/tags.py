@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["CardTags", "insert_tags", "remove_tags"]
 
@@ -15,9 +15,11 @@ _EXISTING = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CardTags:
-    """What a page's tags say. ``image`` is an absolute URL; text is plain text; 0 is an unknown size."""
+class CardTags(NamedTuple):
+    """What a page's tags say. ``image`` is an absolute URL; text is plain text; 0 is an unknown size.
+
+    A tuple, like the store's records: a warm build makes one per page.
+    """
 
     image: str
     width: int
