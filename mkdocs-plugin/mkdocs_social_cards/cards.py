@@ -242,10 +242,11 @@ class SiteCards:
 
     def _target(self, data: _PageData, key: str) -> str | None:
         """Where a page's card goes in the site, given its key (None: only into the cache)."""
-        site = self.site_dir
-        if site is None:
-            return None
-        return f"{site}/{data.path or self._card_path(data.ref, key)}"
+        return self._placed_at(data.path or self._card_path(data.ref, key))
+
+    def _placed_at(self, path: str) -> str | None:
+        """The file of the card at ``path`` in the site (None: only into the cache)."""
+        return None if self.site_dir is None else f"{self.site_dir}/{path}"
 
     def _card_path(self, ref: str, key: str) -> str:
         name = f"{key}{self._suffix}" if self._by_key else _stem(ref) + self._suffix
@@ -293,13 +294,14 @@ class SiteCards:
 
     def _tag(self, result: CardResult) -> None:
         """The tags of a page whose card is known."""
-        self._tags_of(self._wanted[result.ref], result.key, result.width, result.height)
+        data = self._wanted[result.ref]
+        self._tags_of(data, data.path or self._card_path(result.ref, result.key), result.width, result.height)
 
-    def _tags_of(self, data: _PageData, key: str, width: int, height: int) -> None:
+    def _tags_of(self, data: _PageData, path: str, width: int, height: int) -> None:
+        """The tags of a page whose card is at ``path`` in the site."""
         if not self.site_url:
             return
         card = data.card
-        path = data.path or self._card_path(data.ref, key)
         title = clean_text(card.title)
         self.tags[data.ref] = CardTags(
             self.site_url + (path if _URL_SAFE.fullmatch(path) else quote(path)),
@@ -343,8 +345,9 @@ class SiteCards:
                 batch.feed(self._request(data, fingerprint))
                 continue
             key, width, height = hit
-            recalled.append(Recalled(data.ref, key, width, height, self._target(data, key)))
-            self._tags_of(data, key, width, height)
+            path = data.path or self._card_path(data.ref, key)  # once, for both the file and the tags
+            recalled.append(Recalled(data.ref, key, width, height, self._placed_at(path)))
+            self._tags_of(data, path, width, height)
         batch.serve_recalled(recalled, self._request_for)
         batch.end_input()
 
