@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .digest import RENDERER_VERSION
 from .errors import (
     AssetError,
     CacheError,
@@ -14,23 +15,27 @@ from .errors import (
     TemplateError,
 )
 from .output import OutputFormat, encode
-from .spec import RENDERER_VERSION, CardSpec
 from .template import CardInput, Template, builtin_templates, load_template
 from .text import clean_text
 
 if TYPE_CHECKING:
     from .renderer import draw, render
+    from .spec import CardSpec
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    # The renderer (Pillow's drawing, CairoSVG) loads when first used: a warm build draws
-    # nothing in its own process and should not pay for importing it.
+    # The renderer (Pillow's drawing, CairoSVG) and the spec's classes load when first used:
+    # a warm build draws nothing and resolves nothing in its own process.
     if name in ("draw", "render"):
         from . import renderer
 
         return getattr(renderer, name)
+    if name == "CardSpec":
+        from .spec import CardSpec
+
+        return CardSpec
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -20,15 +20,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SocialCardsError
 from .output import OutputFormat
 from .placement import write_card
 from .pool import Job, Outcome, RenderPool, groups
-from .spec import CardSpec
 from .store import Placing, Resolved, Store
 from .template import CardInput, Template, load_template
+
+if TYPE_CHECKING:
+    from .spec import CardSpec  # loads with the first resolve (see template)
 
 __all__ = ["Batch", "BatchReport", "CardError", "CardRequest", "CardResult", "Recalled", "render_jsonl", "run_batch"]
 

@@ -1,4 +1,7 @@
-"""Content digests of files, memoized by (file, size, mtime) so each file is read once per process."""
+"""Content digests of files, memoized by (file, size, mtime) so each file is read once per process.
+
+Also the renderer version, which every key and every template digest includes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from pathlib import Path
 
 import xxhash
 
-__all__ = ["bytes_digest", "file_digest"]
+__all__ = ["RENDERER_VERSION", "bytes_digest", "file_digest"]
+
+RENDERER_VERSION = 2
+"""Bump whenever the same spec would draw a different picture; every key changes with it."""
 
 _CHUNK_BYTES = 1 << 20
 

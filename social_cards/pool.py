@@ -6,20 +6,25 @@ The same pool serves ``social-cards render`` and the MkDocs plugin's batch.
 
 from __future__ import annotations
 
-import concurrent.futures as futures
-import multiprocessing
+import itertools
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import SocialCardsError
 from .placement import write_card
-from .spec import CardSpec
 from .store import Store
+
+if TYPE_CHECKING:
+    # multiprocessing and concurrent.futures load with the first worker (in _create and
+    # run): a warm build starts none, and importing them is 3 ms of its start.
+    import concurrent.futures as futures
+
+    from .spec import CardSpec
 
 __all__ = ["Job", "Outcome", "RenderPool", "default_workers", "groups"]
 
@@ -129,6 +134,9 @@ class RenderPool:
 
     def _create(self) -> futures.ProcessPoolExecutor:
         if self._executor is None:
+            import concurrent.futures as futures
+            import multiprocessing
+
             methods = multiprocessing.get_all_start_methods()
             # forkserver: cheap starts without forking a parent that may hold threads (mkdocs serve).
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -146,6 +154,13 @@ class RenderPool:
         does not grow with the number of jobs. On an interrupt, queued cards are
         cancelled; finished ones are already in the cache.
         """
+        jobs = iter(jobs)
+        first = next(jobs, None)
+        if first is None:  # a warm build's misses: none, and nothing to load for them
+            return
+        jobs = itertools.chain((first,), jobs)
+        import concurrent.futures as futures
+
         if self.workers == 1:
             _use_store(self.cache_dir, self.build_id)
             for job in jobs:

@@ -14,6 +14,7 @@ from typing import Literal
 
 import xxhash
 
+from .digest import RENDERER_VERSION
 from .fonts import FontFace
 from .output import OutputFormat
 
@@ -30,9 +31,6 @@ __all__ = [
     "SvgLayer",
     "TextLayer",
 ]
-
-RENDERER_VERSION = 2
-"""Bump whenever the same spec would draw a different picture; every key changes with it."""
 
 Color = tuple[int, int, int, int]
 Fit = Literal["cover", "contain", "stretch"]

@@ -18,13 +18,13 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .digest import bytes_digest, file_digest
+from .digest import RENDERER_VERSION, bytes_digest, file_digest
 from .errors import AssetError, MissingGlyphError, TemplateError
 from .fonts import (
     BUNDLED_FONTS_DIR,
@@ -37,20 +37,12 @@ from .fonts import (
     system_fonts_wanted,
 )
 from .output import OutputFormat
-from .spec import (
-    RENDERER_VERSION,
-    Asset,
-    BackgroundLayer,
-    Box,
-    CardSpec,
-    Color,
-    ImageLayer,
-    Layer,
-    RectLayer,
-    SvgLayer,
-    TextLayer,
-)
 from .text import ELLIPSIS, clean_text, clusters
+
+if TYPE_CHECKING:
+    # The spec's classes load with the first resolve (the imports in the methods below):
+    # a warm build only fingerprints its pages, and creating them is 4 ms of its start.
+    from .spec import Asset, Box, CardSpec, Color, Layer
 
 __all__ = ["BUILTIN_TEMPLATES_DIR", "CardInput", "Template", "builtin_templates", "load_template"]
 
@@ -483,6 +475,8 @@ class Template:
             FontError: a font file is missing or broken.
             AssetError: an image or SVG file is missing or outside the allowed folders.
         """
+        from .spec import CardSpec
+
         context = self.context(card)
         policy = _Fonts(tuple(FontFace(Path(p)) for p in fonts), strict, system_fonts)
         encoded: dict[str, str] = {}
@@ -543,6 +537,8 @@ class Template:
         card: CardInput,
         policy: _Fonts,
     ) -> Layer | None:
+        from .spec import BackgroundLayer, ImageLayer, RectLayer, SvgLayer, TextLayer
+
         kind = source.kind
         if kind == "background":
             image = self._asset(v["image"], card, source.where) if v["image"] else None
@@ -578,6 +574,8 @@ class Template:
 
     @staticmethod
     def _box(v: Mapping[str, Any]) -> Box:
+        from .spec import Box
+
         return Box(v["x"], v["y"], max(1, v["width"]), max(1, v["height"]))
 
     def _fonts(
@@ -635,6 +633,8 @@ class Template:
         return resolved
 
     def _asset(self, value: str, card: CardInput, where: str) -> Asset:
+        from .spec import Asset
+
         path = self._path(value, card, where)
         try:
             return Asset(path, file_digest(path))

@@ -134,6 +134,33 @@ def test_warm_rebuild_draws_nothing_and_an_edit_draws_one(tmp_path: Path) -> Non
     assert (config.parent / "site/assets/images/social/index.png").read_bytes() != before
 
 
+# What only drawing needs: a warm build's process draws nothing and resolves nothing, so loading any
+# of these would only add to its start (the spec's classes and the pool machinery were 7 ms of it).
+_DRAWING_MODULES = ("PIL", "cairosvg", "multiprocessing", "concurrent.futures", "social_cards.spec",
+                    "social_cards.renderer", "social_cards.typesetter", "social_cards.vector")  # fmt: skip
+
+
+def test_a_warm_build_loads_no_drawing_code(tmp_path: Path) -> None:
+    """A warm build imports neither Pillow, CairoSVG, the card spec's classes nor the process pool machinery."""
+    config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
+    build(config)
+    loaded = tmp_path / "modules.json"
+    script = tmp_path / "build.py"
+    script.write_text(
+        "import atexit, json, runpy, sys\n"
+        f"atexit.register(lambda: open({str(loaded)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        f"sys.argv = ['mkdocs', 'build', '-f', {str(config)!r}]\n"
+        "runpy.run_module('mkdocs', run_name='__main__')\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    found = SUMMARY.search(result.stderr)
+    assert found is not None and found.groups() == ("4", "4", "0"), result.stderr
+    modules = json.loads(loaded.read_text())
+    assert "social_cards.store" in modules  # the build did load the plugin
+    assert [m for m in modules if m.startswith(_DRAWING_MODULES)] == []
+
+
 def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> None:
     """Cards are verified while pages are written; one damaged since the last build is drawn again, not served."""
     config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)

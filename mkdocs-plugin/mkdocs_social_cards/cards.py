@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mkdocs.config.defaults import MkDocsConfig
@@ -28,8 +28,10 @@ from social_cards import CardInput, OutputFormat, SocialCardsError, Template, cl
 from social_cards.batch import LOOKUP_CHUNK, Batch, BatchReport, CardRequest, CardResult, Recalled
 from social_cards.fonts import prefetch_system_fonts, system_fonts_wanted
 from social_cards.pool import RenderPool
-from social_cards.spec import CardSpec
 from social_cards.store import Store
+
+if TYPE_CHECKING:
+    from social_cards.spec import CardSpec
 
 from .tags import CardTags, remove_tags
 from .theme import theme_defaults
