@@ -5,11 +5,20 @@
 Each way is built cold (caches emptied) several times, then warm several times,
 the three ways taking turns in each round (in a rotating order, with what the
 previous build wrote flushed to disk first). Every build writes into a new, empty
-site folder, as on a CI machine that restores the cache into a fresh checkout; the
-last build's site folder is deleted before the clock starts. (Built again and again
-into one folder, a site's builds slowed down by up to 0.5 s of system time here,
-each folder by its own amount: how long the file system takes to make the
-folders depends on what was in them before.) A plugin's overhead is the median over
+site folder, as on a CI machine that restores the cache into a fresh checkout.
+
+The last build's site folder (and, before a cold build, the card caches) is moved
+aside, not deleted, and deleted only after the last build. ext4 without a journal
+(this machine's disk) does not reuse a file's inode within a minute of its deletion,
+and each new file's inode is found by stepping over every such one: MkDocs' page
+writes took 0.29-1.40 s of CPU after the last site was deleted, growing from round
+to round and by folder, and 0.09-0.11 s for the same 1,003 writes after it was moved
+aside (measured for the no-card build and for one with cards alike). Deleted between
+builds, that cost would be charged to whichever way's folder had seen the most
+deletions. When the moved folders outgrow ``TRASH_BUILDS`` builds of this size, they
+are deleted and the next build waits out the minute.
+
+A plugin's overhead is the median over
 the rounds of its build time minus the no-card build of the same round. The report
 gives, for both plugins, milliseconds per card over the no-card build (cold and
 warm), the peak memory of the whole process tree (pool workers included, sampled
@@ -56,6 +65,11 @@ THEME_FONT = "\n  font:\n    text: Inter\n"
 
 SUMMARY = re.compile(r"social-cards: \d+ cards \(\d+ cached, \d+ drawn\) in ([\d.]+) s")
 
+TRASH_BUILDS = 90_000
+"""Pages' worth of moved-aside builds kept before deleting them (30 rounds of 1,000 pages: about 2.5 GB)."""
+REUSE_WAIT_S = 65
+"""How long ext4 without a journal keeps a deleted file's inode from being reused (60 s), and a margin."""
+
 
 class Build(NamedTuple):
     """One `mkdocs build`: wall and CPU seconds, peak tree memory, social-cards' own time (0 without it)."""
@@ -83,20 +97,45 @@ def place_material_fonts(site: Path) -> None:
         shutil.copy(BUNDLED_FONTS_DIR / name, target / f"{style}.ttf")
 
 
-def empty_caches(site: Path) -> None:
+class Trash:
+    """Folders moved aside between builds and deleted later, out of the builds' way (see above)."""
+
+    def __init__(self, root: Path, pages: int) -> None:
+        self.folder = root / "trash"
+        self.pages = pages
+        self._moved = 0
+        self._builds = 0
+
+    def move(self, path: Path) -> None:
+        if path.exists():
+            self.folder.mkdir(exist_ok=True)
+            path.rename(self.folder / f"{self._moved}-{path.name}")
+            self._moved += 1
+
+    def built(self) -> None:
+        """Count a build; empty the trash, and wait out the inode reuse delay, once it is full."""
+        self._builds += 1
+        if self._builds * self.pages >= TRASH_BUILDS:
+            self.empty()
+            time.sleep(REUSE_WAIT_S)
+
+    def empty(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        os.sync()
+        self._builds = 0
+
+
+def empty_caches(site: Path, trash: Trash) -> None:
     """Both plugins' card caches emptied (Material's fonts stay where the script put them)."""
-    shutil.rmtree(site / ".cache/social-cards", ignore_errors=True)
+    trash.move(site / ".cache/social-cards")
     material = site / ".cache/plugin/social"
     if material.is_dir():
         for entry in material.iterdir():
             if entry.name != "fonts":
-                if entry.is_dir():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+                trash.move(entry)
 
 
-def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict[str, list[Build]]:
+def rounds(configs: dict[str, Path], count: int, label: str, *, cold: bool, trash: Trash) -> dict[str, list[Build]]:
     """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike.
 
     The order of the ways rotates from round to round, and the files a build wrote are
@@ -110,10 +149,11 @@ def rounds(configs: dict[str, Path], count: int, label: str, cold: bool) -> dict
         for way in ways[round_ % len(ways) :] + ways[: round_ % len(ways)]:
             config = configs[way]
             if cold:
-                empty_caches(config.parent)
-            shutil.rmtree(config.parent / "site", ignore_errors=True)
+                empty_caches(config.parent, trash)
+            trash.move(config.parent / "site")
             os.sync()
             runs[way].append(build(config))
+            trash.built()
         times = ", ".join(f"{w} {runs[w][-1].seconds:.2f} s ({runs[w][-1].cpu_seconds:.2f} s CPU)" for w in runs)
         print(f"{label} round {round_ + 1}: {times}", flush=True)
     return runs
@@ -145,8 +185,12 @@ def main() -> None:
         config.write_text(config.read_text().replace("  name: material\n", "  name: material" + THEME_FONT))
         if way == "material":
             place_material_fonts(site)
-    cold = rounds(configs, args.cold_runs, "cold", cold=True)
-    warm = rounds(configs, args.warm_runs, "warm", cold=False)
+    trash = Trash(root, args.pages)
+    try:
+        cold = rounds(configs, args.cold_runs, "cold", cold=True, trash=trash)
+        warm = rounds(configs, args.warm_runs, "warm", cold=False, trash=trash)
+    finally:
+        trash.empty()
     rows = {}
     for way in ("material", "social-cards"):
         cards = list((root / way / "site/assets/images/social").rglob("*.png"))
