@@ -8,15 +8,7 @@ previous build wrote flushed to disk first). Every build writes into a new, empt
 site folder, as on a CI machine that restores the cache into a fresh checkout.
 
 The last build's site folder (and, before a cold build, the card caches) is moved
-aside, not deleted, and deleted only after the last build. ext4 without a journal
-(this machine's disk) does not reuse a file's inode within a minute of its deletion,
-and each new file's inode is found by stepping over every such one: MkDocs' page
-writes took 0.29-1.40 s of CPU after the last site was deleted, growing from round
-to round and by folder, and 0.09-0.11 s for the same 1,003 writes after it was moved
-aside (measured for the no-card build and for one with cards alike). Deleted between
-builds, that cost would be charged to whichever way's folder had seen the most
-deletions. When the moved folders outgrow ``TRASH_BUILDS`` builds of this size, they
-are deleted and the next build waits out the minute.
+aside, not deleted, and deleted after the last build (``sites.Trash`` says why).
 
 A plugin's overhead is the median over
 the rounds of its build time minus the no-card build of the same round. The report
@@ -51,7 +43,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 from process_tree import installed_env, run
-from sites import make_site
+from sites import Trash, make_site
 
 from social_cards.fonts import BUNDLED_FONTS_DIR
 
@@ -64,11 +56,6 @@ THEME_FONT = "\n  font:\n    text: Inter\n"
 
 
 SUMMARY = re.compile(r"social-cards: \d+ cards \(\d+ cached, \d+ drawn\) in ([\d.]+) s")
-
-TRASH_BUILDS = 90_000
-"""Pages' worth of moved-aside builds kept before deleting them (30 rounds of 1,000 pages: about 2.5 GB)."""
-REUSE_WAIT_S = 65
-"""How long ext4 without a journal keeps a deleted file's inode from being reused (60 s), and a margin."""
 
 
 class Build(NamedTuple):
@@ -95,34 +82,6 @@ def place_material_fonts(site: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for style, name in [("Regular", "Inter-Regular.otf"), ("Bold", "Inter-Bold.otf")]:
         shutil.copy(BUNDLED_FONTS_DIR / name, target / f"{style}.ttf")
-
-
-class Trash:
-    """Folders moved aside between builds and deleted later, out of the builds' way (see above)."""
-
-    def __init__(self, root: Path, pages: int) -> None:
-        self.folder = root / "trash"
-        self.pages = pages
-        self._moved = 0
-        self._builds = 0
-
-    def move(self, path: Path) -> None:
-        if path.exists():
-            self.folder.mkdir(exist_ok=True)
-            path.rename(self.folder / f"{self._moved}-{path.name}")
-            self._moved += 1
-
-    def built(self) -> None:
-        """Count a build; empty the trash, and wait out the inode reuse delay, once it is full."""
-        self._builds += 1
-        if self._builds * self.pages >= TRASH_BUILDS:
-            self.empty()
-            time.sleep(REUSE_WAIT_S)
-
-    def empty(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-        os.sync()
-        self._builds = 0
 
 
 def empty_caches(site: Path, trash: Trash) -> None:
