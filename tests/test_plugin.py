@@ -141,9 +141,12 @@ _DRAWING_MODULES = ("PIL", "cairosvg", "multiprocessing", "concurrent.futures", 
 
 
 def test_a_warm_build_loads_no_drawing_code(tmp_path: Path) -> None:
-    """A warm build imports neither Pillow, CairoSVG, the card spec's classes nor the process pool machinery."""
+    """A warm build imports neither Pillow, CairoSVG, the card spec's classes nor the process pool machinery,
+    and leaves diskcache's index of the card files unopened (its usage database says where each card is)."""
     config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
     build(config)
+    index = Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]) / "v1" / "cache.db"
+    before = index.stat()
     loaded = tmp_path / "modules.json"
     script = tmp_path / "build.py"
     script.write_text(
@@ -159,6 +162,8 @@ def test_a_warm_build_loads_no_drawing_code(tmp_path: Path) -> None:
     modules = json.loads(loaded.read_text())
     assert "social_cards.store" in modules  # the build did load the plugin
     assert [m for m in modules if m.startswith(_DRAWING_MODULES)] == []
+    after = index.stat()  # opening the index writes to it (diskcache records its settings)
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
 
 
 def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> None:

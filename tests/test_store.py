@@ -157,7 +157,10 @@ def test_materialize_drops_damaged_cards(tmp_path: Path) -> None:
 def test_unusable_cache_degrades_with_one_warning(
     tmp_path: Path, breakage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A file where the folder should be, or a damaged index: gets miss, puts are skipped, one warning."""
+    """A file where the folder should be, or a damaged index: gets miss, puts are skipped, one warning.
+
+    The index is opened when first needed, so a damaged one is found by the first put.
+    """
     folder = tmp_path / "cache"
     if breakage == "file-in-the-way":
         folder.write_text("not a folder")
@@ -166,10 +169,12 @@ def test_unusable_cache_degrades_with_one_warning(
         (folder / f"v{FORMAT_VERSION}" / "cache.db").write_bytes(b"garbage" * 1000)
     key, data = _blob(4)
     with caplog.at_level(logging.WARNING, logger="social_cards"), Store(folder) as store:
+        assert store.enabled == (breakage == "damaged-index")
+        assert store.get(key) is None
+        assert store.put(key, data) is False
         assert not store.enabled
         assert store.get(key) is None
         assert store.put(key, data) is False
-        assert store.get(key) is None
     assert caplog.text.count("cannot be used") == 1
 
 
