@@ -104,10 +104,13 @@ def test_all_tags_at_once_are_the_tags_one_by_one(
         ('<META NAME="Twitter:Card" CONTENT="summary">', "twitter:card"),
     ],
 )
-def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name: str) -> None:
-    """A theme's own Open Graph or Twitter tag, however it spells it, is the page's only tag of that name."""
+@pytest.mark.parametrize("colons", [0, 31, 32, 33, 200], ids=lambda n: f"{n}-colons-before")
+def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name: str, colons: int) -> None:
+    """A theme's own Open Graph or Twitter tag, however it spells it, is the page's only tag of that name,
+    however many other colons (URLs, styles, scripts) the head holds before it."""
     tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
-    page = insert_tags(HEAD.replace("</head>", f"{theme}</head>"), tags)
+    style = "<style>" + "a{top:0}" * colons + "</style>"
+    page = insert_tags(HEAD.replace("</head>", f"{style}{theme}</head>"), tags)
     names = [
         dict(attrs).get("property") or dict(attrs).get("name") or "" for tag, attrs in _elements(page) if tag == "meta"
     ]
