@@ -244,7 +244,11 @@ class SiteCards:
 
     def _target(self, data: _PageData, key: str) -> str | None:
         """Where a page's card goes in the site, given its key (None: only into the cache)."""
-        return self._placed_at(data.path or self._card_path(data.ref, key))
+        return self._placed_at(self._site_path(data, key))
+
+    def _site_path(self, data: _PageData, key: str) -> str:
+        """A page's card's path in the site: after the page, or after ``key`` when cards are named by it."""
+        return data.path or self._card_path(data.ref, key)
 
     def _placed_at(self, path: str) -> str | None:
         """The file of the card at ``path`` in the site (None: only into the cache)."""
@@ -297,7 +301,7 @@ class SiteCards:
     def _tag(self, result: CardResult) -> None:
         """The tags of a page whose card is known."""
         data = self._wanted[result.ref]
-        self._tags_of(data, data.path or self._card_path(result.ref, result.key), result.width, result.height)
+        self._tags_of(data, self._site_path(data, result.key), result.width, result.height)
 
     def _tags_of(self, data: _PageData, path: str, width: int, height: int) -> None:
         """The tags of a page whose card is at ``path`` in the site."""
@@ -347,7 +351,7 @@ class SiteCards:
                 batch.feed(self._request(data, fingerprint))
                 continue
             key, width, height = hit
-            path = data.path or self._card_path(data.ref, key)  # once, for both the file and the tags
+            path = self._site_path(data, key)  # once, for both the file and the tags
             recalled.append(Recalled(data.ref, key, width, height, self._placed_at(path)))
             self._tags_of(data, path, width, height)
         batch.serve_recalled(recalled, self._request_for)
