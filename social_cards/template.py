@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 import jinja2.meta
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     # a warm build only fingerprints its pages, and creating them is 4 ms of its start.
     from .spec import Asset, Box, CardSpec, Color, Layer
 
-__all__ = ["BUILTIN_TEMPLATES_DIR", "CardInput", "Template", "builtin_templates", "load_template"]
+__all__ = ["BUILTIN_TEMPLATES_DIR", "CardFields", "CardInput", "Template", "builtin_templates", "load_template"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ _SEP = "\x1e"
 _SEP_IN_LIST = "\x1f"
 
 
-def _separators(card: CardInput) -> int:
+def _separators(card: CardFields) -> int:
     """How many list separators the fingerprint text has when no value holds one."""
     authors, tags, categories, options = card.authors, card.tags, card.categories, card.options
     # Plain arithmetic, not a sum over the lists: this runs for every page of a warm build.
@@ -102,10 +102,46 @@ class CardInput:
     logo: Path | None = None
     options: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, fields: CardFields) -> CardInput:
+        """The card input holding the values of another object's fields (see :class:`CardFields`)."""
+        return cls(*(getattr(fields, name) for name in cls.__dataclass_fields__))
+
     @staticmethod
     def options_from(mapping: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
         """Options in the frozen form this class keeps (sorted pairs of strings)."""
         return tuple(sorted((str(k), "" if v is None else str(v)) for k, v in mapping.items()))
+
+
+class CardFields(Protocol):
+    """:class:`CardInput`'s fields, on any object: what a fingerprint reads.
+
+    A build keeps each page's fields in an object of its own and makes a
+    :class:`CardInput` only for a card it has to resolve.
+    """
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def site_name(self) -> str: ...
+    @property
+    def site_url(self) -> str: ...
+    @property
+    def page_url(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def authors(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+    @property
+    def logo(self) -> Path | None: ...
+    @property
+    def options(self) -> tuple[tuple[str, str], ...]: ...
 
 
 # --- the layout schema --------------------------------------------------------------
@@ -363,7 +399,7 @@ class Template:
 
     def fingerprint(
         self,
-        card: CardInput,
+        card: CardFields,
         *,
         output: OutputFormat | None = None,
         fonts: Sequence[Path] = (),
@@ -387,7 +423,7 @@ class Template:
         fonts: Sequence[Path] = (),
         strict: bool = False,
         system_fonts: bool = True,
-    ) -> Callable[[CardInput], str | None]:
+    ) -> Callable[[CardFields], str | None]:
         """:meth:`fingerprint` with these arguments, for many cards.
 
         What does not depend on the card (the fonts' digests, the settings, whether
@@ -399,7 +435,7 @@ class Template:
         base: str | None = None
         logos = self._logo_digests
 
-        def fingerprint(card: CardInput) -> str | None:
+        def fingerprint(card: CardFields) -> str | None:
             nonlocal base
             if base is None:
                 base = self._fingerprint_base(*settings)

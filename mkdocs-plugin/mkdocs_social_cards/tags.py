@@ -103,21 +103,23 @@ def _every_line(tags: CardTags) -> str | None:
     The lines :meth:`CardTags.pairs` gives, in its order, in one string; None when a
     value is empty (that tag is left out, the general way).
     """
-    if not (tags.kind and tags.title and tags.description and tags.url and tags.image and tags.media_type):
+    title, description, url, image, kind, media_type = (
+        tags.title, tags.description, tags.url, tags.image, tags.kind, tags.media_type
+    )  # fmt: skip
+    if not (kind and title and description and url and image and media_type and tags.width and tags.height):
         return None
-    if not (tags.width and tags.height):
-        return None
-    escape = html.escape
-    title = escape(tags.title)
-    description = title if tags.description == tags.title else escape(tags.description)
-    image = escape(tags.image)
+    values = f"{title}{description}{url}{image}{kind}{media_type}"
+    if "&" in values or "<" in values or ">" in values or '"' in values or "'" in values:  # five quick scans
+        same = description == title
+        title, url, image, kind, media_type = map(html.escape, (title, url, image, kind, media_type))
+        description = title if same else html.escape(description)
     return (
-        f'<meta property="og:type" content="{escape(tags.kind)}">\n'
+        f'<meta property="og:type" content="{kind}">\n'
         f'<meta property="og:title" content="{title}">\n'
         f'<meta property="og:description" content="{description}">\n'
-        f'<meta property="og:url" content="{escape(tags.url)}">\n'
+        f'<meta property="og:url" content="{url}">\n'
         f'<meta property="og:image" content="{image}">\n'
-        f'<meta property="og:image:type" content="{escape(tags.media_type)}">\n'
+        f'<meta property="og:image:type" content="{media_type}">\n'
         f'<meta property="og:image:width" content="{tags.width}">\n'
         f'<meta property="og:image:height" content="{tags.height}">\n'
         f'<meta property="og:image:alt" content="{title}">\n'
@@ -130,9 +132,13 @@ def _every_line(tags: CardTags) -> str | None:
 
 def insert_tags(page_html: str, tags: CardTags) -> str:
     """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
-    end = _head_end(page_html)
-    if end < 0:
-        return page_html
+    end = page_html.find("</head>")  # a plain search first: this runs for every page of a build
+    plain = end >= 0
+    if not plain:
+        match = _HEAD_END.search(page_html)
+        if match is None:
+            return page_html
+        end = match.start()
     present = _present(page_html, end)
     block = None if present else _every_line(tags)
     if block is None:
@@ -147,6 +153,8 @@ def insert_tags(page_html: str, tags: CardTags) -> str:
         if not lines:
             return page_html
         block = "".join(lines)
+    if plain:  # one copy of the page where slicing it makes two
+        return page_html.replace("</head>", block + "</head>", 1)
     return f"{page_html[:end]}{block}{page_html[end:]}"
 
 
