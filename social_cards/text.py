@@ -106,7 +106,7 @@ def _clean(text: str, markup: bool, max_chars: int) -> str:
 
 def _clean_any(text: str, markup: bool, max_chars: int) -> str:
     if text.isascii() and text.isprintable() and not (markup and _MARKUP_HINTS.search(text)):
-        return _WHITESPACE.sub(" ", text).strip()[:max_chars]
+        return _WHITESPACE.sub(" ", text).strip()[:max_chars].rstrip()  # a cut can end on a space
     # Pair up surrogate halves that arrive split; lone halves become U+FFFD, dropped below.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     if markup and _MARKUP_HINTS.search(text):

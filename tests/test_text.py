@@ -97,6 +97,14 @@ def test_the_quick_way_cleans_as_the_full_way(raw: str, markup: bool, max_chars:
     assert _clean(raw, markup, max_chars) == _clean_any(raw, markup, max_chars)
 
 
+@pytest.mark.parametrize("raw", ["abc defg", "abc d\u00e9fg", "abc  defg", "abc <b>defg</b>"])
+def test_text_cut_after_a_space_ends_without_it(raw: str) -> None:
+    """ASCII or not, a cut that lands after a space drops the space, and cleaning again changes nothing."""
+    text = _clean(raw, True, 4)
+    assert text == "abc"
+    assert _clean(text, True, 4) == text
+
+
 def _clean_text_holds(raw: str) -> None:
     text = clean_text(raw)
     assert len(text) <= MAX_TEXT_CHARS
