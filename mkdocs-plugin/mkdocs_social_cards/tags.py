@@ -132,13 +132,9 @@ def _every_line(tags: CardTags) -> str | None:
 
 def insert_tags(page_html: str, tags: CardTags) -> str:
     """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
-    end = page_html.find("</head>")  # a plain search first: this runs for every page of a build
-    plain = end >= 0
-    if not plain:
-        match = _HEAD_END.search(page_html)
-        if match is None:
-            return page_html
-        end = match.start()
+    end = _head_end(page_html)
+    if end < 0:
+        return page_html
     present = _present(page_html, end)
     block = None if present else _every_line(tags)
     if block is None:
@@ -153,7 +149,7 @@ def insert_tags(page_html: str, tags: CardTags) -> str:
         if not lines:
             return page_html
         block = "".join(lines)
-    if plain:  # one copy of the page where slicing it makes two
+    if page_html.startswith("</head>", end):  # the first one, so one copy of the page where slicing makes two
         return page_html.replace("</head>", block + "</head>", 1)
     return f"{page_html[:end]}{block}{page_html[end:]}"
 
