@@ -23,6 +23,7 @@ the store off with one warning: the caller draws without caching and goes on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -36,14 +37,16 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import diskcache
 import xxhash
 
 from .errors import CacheError
 from .memo import Memo, MemoFile, Resolved
 from .placement import Damaged, Placement, Slot, place_all, read_verified
+
+if TYPE_CHECKING:
+    import diskcache
 
 _T = TypeVar("_T")
 
@@ -189,29 +192,36 @@ def _retry_locked(open_: Callable[[], _T]) -> _T:
             time.sleep(0.01 + random.random() * 0.05)  # noqa: S311 (jitter)
 
 
-class _CardDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache's file naming with one level of 256 folders instead of two of 65,536.
+@functools.cache
+def _card_disk() -> type[diskcache.Disk]:
+    """diskcache, imported when the index is first opened: a warm build never needs it (4 ms)."""
+    import diskcache
 
-    With two levels nearly every card of a cold build lands in a folder of its own, and
-    creating those folders cost as much as writing the cards. Names stay random, so a
-    card rewritten under the same key never replaces a file a reader holds open. Where
-    each file is, is recorded in the index, so caches written with either naming read alike.
-    """
+    class _CardDisk(diskcache.Disk):  # type: ignore[misc]
+        """diskcache's file naming with one level of 256 folders instead of two of 65,536.
 
-    def __init__(self, directory: str, **settings: Any) -> None:
-        super().__init__(directory, **settings)
-        self._written = threading.local()
+        With two levels nearly every card of a cold build lands in a folder of its own, and
+        creating those folders cost as much as writing the cards. Names stay random, so a
+        card rewritten under the same key never replaces a file a reader holds open. Where
+        each file is, is recorded in the index, so caches written with either naming read alike.
+        """
 
-    @property
-    def last_written(self) -> str:
-        """The file this thread's latest ``set`` wrote its value to (a store learns it without a query)."""
-        return str(getattr(self._written, "path", ""))
+        def __init__(self, directory: str, **settings: Any) -> None:
+            super().__init__(directory, **settings)
+            self._written = threading.local()
 
-    def filename(self, key: Any = diskcache.UNKNOWN, value: Any = diskcache.UNKNOWN) -> tuple[str, str]:
-        name = uuid.uuid4().hex
-        filename = f"{name[:2]}/{name[2:]}.val"
-        self._written.path = full = os.path.join(self._directory, filename)  # noqa: PTH118
-        return filename, full
+        @property
+        def last_written(self) -> str:
+            """The file this thread's latest ``set`` wrote its value to (a store learns it without a query)."""
+            return str(getattr(self._written, "path", ""))
+
+        def filename(self, key: Any = diskcache.UNKNOWN, value: Any = diskcache.UNKNOWN) -> tuple[str, str]:
+            name = uuid.uuid4().hex
+            filename = f"{name[:2]}/{name[2:]}.val"
+            self._written.path = full = os.path.join(self._directory, filename)  # noqa: PTH118
+            return filename, full
+
+    return _CardDisk
 
 
 def _open_usage(path: Path) -> sqlite3.Connection:
@@ -274,12 +284,15 @@ class Store:
         """
         with self._opening:
             if self._cache is None and self._usage is not None:
+                import diskcache
+
+                disk = _card_disk()
                 try:
                     # Every value is a file of its own (min size 0), so a card can be hard-linked into a site.
                     self._cache = _retry_locked(
                         lambda: diskcache.Cache(
                             str(self.root),
-                            disk=_CardDisk,
+                            disk=disk,
                             eviction_policy="none",
                             statistics=False,
                             size_limit=2**62,
@@ -660,6 +673,8 @@ class Store:
         cache = self._index()
         if cache is None or self._usage is None:
             return False
+        import diskcache  # loaded by _index()
+
         try:
             seq = self._seq()
             # As a file object diskcache copies it in 4 MB chunks; as bytes it would write line by line.
@@ -685,6 +700,8 @@ class Store:
         cache = self._index()
         if cache is None or self._usage is None:
             return
+        import diskcache  # loaded by _index()
+
         try:
             cache.delete(key)
             self._usage.execute("DELETE FROM entries WHERE key = ?", (key,))
