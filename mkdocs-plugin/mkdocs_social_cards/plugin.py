@@ -263,7 +263,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         for warning in self._site.warnings:
             log.warning("social-cards: %s", warning)
         # MkDocs keeps every plugin until the process ends: held here, the build's pages would be
-        # freed only as the interpreter shuts down, which made that 14-19 ms longer at 1,000 pages.
+        # freed only as the interpreter shuts down, which made that 0.4 s longer at 10,000 pages.
         self._site = None
         made = report.cached + report.drawn
         spent = self._spent + time.perf_counter() - started
