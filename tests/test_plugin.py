@@ -195,6 +195,41 @@ def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> Non
     assert counts == (4, 4, 0)
 
 
+_TAGS = ("og:image", "og:image:width", "og:image:height", "og:image:type", "og:image:alt", "og:title",
+         "og:description", "og:url", "og:type", "twitter:card", "twitter:image", "twitter:title",
+         "twitter:description")  # fmt: skip
+
+
+def test_a_large_build_tags_every_page_once_it_is_written(tmp_path: Path) -> None:
+    """From 200 pages a helper process adds the tags once MkDocs has written each page: all 250 pages
+    hold every tag once, cold, warm, and with a card damaged since and drawn again."""
+    pages = {f"p/{n:03d}.md": f'# Page {n} — café 🚀 & "q"\n\nText.\n' for n in range(249)}
+    config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", **pages})
+    site = tmp_path / "site"
+
+    def check() -> None:
+        for n in range(249):
+            meta = meta_of(site / f"p/{n:03d}/index.html")
+            assert [name for name in _TAGS if name not in meta] == [], n
+            assert meta["og:title"] == f'Page {n} — café 🚀 & "q"'
+            assert meta["og:url"] == f"https://example.org/docs/p/{n:03d}/"
+            assert card_file(site, meta["og:image"]).is_file()
+
+    for expected in [(250, 0, 250), (250, 250, 0)]:
+        log, counts = build(config)
+        assert counts == expected, log
+        check()
+    card = site / "assets/images/social/p/007.png"
+    (value,) = [
+        p for p in Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).rglob("*.val") if p.read_bytes() == card.read_bytes()
+    ]
+    value.chmod(0o644)
+    value.write_bytes(bytes(100))
+    log, counts = build(config)
+    assert counts == (250, 249, 1), log
+    check()
+
+
 def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> None:
     """A page's own image is used as it is; include/exclude pick pages; hash names follow the key."""
     from PIL import Image

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import html.parser
+from pathlib import Path
 
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mkdocs_social_cards.tags import CardTags, _every_line, _line, insert_tags, remove_tags
+from mkdocs_social_cards.tags import CardTags, Tagger, _every_line, _line, insert_tags, remove_tags, tag_file
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
 
@@ -117,3 +118,110 @@ def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name
     card_names = [n.lower() for n in names if n.lower().startswith(("og:", "twitter:"))]
     assert card_names.count(name) == 1
     assert len(card_names) == 13
+
+
+def _write(path: Path, page: str) -> None:
+    """Write a page as MkDocs does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(page.encode("utf-8", errors="xmlcharrefreplace"))
+
+
+def _as_written(page: str, tags: CardTags) -> bytes:
+    """What MkDocs writes for ``page`` tagged before it is written."""
+    return insert_tags(page, tags).encode("utf-8", errors="xmlcharrefreplace")
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=hostile_text(), description=hostile_text(), body=hostile_text())
+def test_a_page_tagged_once_written_holds_what_tagging_before_writing_gives(
+    tmp_path_factory: pytest.TempPathFactory, title: str, description: str, body: str
+) -> None:
+    """Property: adding the tags to the file MkDocs wrote gives the very bytes of a page tagged before it
+    was written, whatever the page and the tags hold (lone surrogates, NUL, any script)."""
+    page = HEAD.replace("<p>x</p>", f"<p>{body}</p>")
+    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", title, description, "https://example.org/")
+    path = tmp_path_factory.mktemp("page") / "index.html"
+    _write(path, page)
+    assert tag_file(str(path), tags) is True
+    assert path.read_bytes() == _as_written(page, tags)
+    assert tag_file(str(path), tags) is False  # tagged already: left as it is
+    assert path.read_bytes() == _as_written(page, tags)
+
+
+def test_a_page_not_written_or_without_a_head_is_left_alone(tmp_path: Path) -> None:
+    """No file (MkDocs writes none for an empty page): nothing is made. No head: the file is unchanged."""
+    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
+    assert tag_file(str(tmp_path / "missing.html"), tags) is False
+    assert not (tmp_path / "missing.html").exists()
+    _write(tmp_path / "bare.html", "<p>no head</p>")
+    assert tag_file(str(tmp_path / "bare.html"), tags) is False
+    assert (tmp_path / "bare.html").read_text() == "<p>no head</p>"
+
+
+_TITLES = ["Plain", "Café 🚀 naïve", 'Quotes " & <b>', "NUL \x00 inside", "lone \ud800 surrogate", "שלום 你好"]
+
+
+def _pages(count: int) -> list[tuple[str, str, CardTags]]:
+    """(file in the site, page, tags) for ``count`` pages of varied text."""
+    out = []
+    for n in range(count):
+        title = f"{_TITLES[n % len(_TITLES)]} {n}"
+        page = HEAD.replace("<title>t</title>", f"<title>{title}</title>").replace("<p>x</p>", f"<p>{title}</p>")
+        url = f"https://example.org/p{n}/"
+        out.append((f"p{n}/index.html", page, CardTags(f"{url}card.png", 1200, 630, "image/png", title, "", url)))
+    return out
+
+
+def _hand_over(tagger: Tagger, site: Path, pages: list[tuple[str, str, CardTags]], blocked: int = -1) -> None:
+    """Hand each page to ``tagger`` and then write it, in the order MkDocs' hooks and writes come.
+
+    Page ``blocked`` is a folder instead: opening it for writing fails.
+    """
+    for n, (file, page, tags) in enumerate(pages):
+        tagger.add(file, str(site), file, tags)
+        if n == blocked:
+            (site / file).mkdir(parents=True)
+        else:
+            _write(site / file, page)
+
+
+@pytest.mark.parametrize("helper", ["running", "killed"])
+def test_the_tagger_tags_every_page_once_it_is_written(tmp_path: Path, helper: str) -> None:
+    """300 pages, each handed over before it is written: each ends as if tagged before writing, the last
+    one and those whose text cannot cross the pipe (NUL) too; a helper killed at once loses nothing."""
+    pages = _pages(300)
+    tagger = Tagger.start()
+    assert tagger is not None, "the helper should start"
+    if helper == "killed":
+        assert tagger._proc is not None
+        tagger._proc.kill()
+    _hand_over(tagger, tmp_path, pages)
+    assert tagger.wait() == []
+    for file, page, tags in pages:
+        assert (tmp_path / file).read_bytes() == _as_written(page, tags), file
+
+
+def test_a_page_that_cannot_be_tagged_is_named_and_the_others_are_tagged(tmp_path: Path) -> None:
+    """A page whose file cannot be opened for writing gets a warning naming it; every other page its tags."""
+    pages = _pages(100)
+    tagger = Tagger.start()
+    assert tagger is not None
+    _hand_over(tagger, tmp_path, pages, blocked=40)
+    warnings = tagger.wait()
+    assert len(warnings) == 1 and warnings[0].startswith(f"{pages[40][0]}: the meta tags could not be added")
+    for i, (file, page, tags) in enumerate(pages):
+        if i != 40:
+            assert (tmp_path / file).read_bytes() == _as_written(page, tags), file
+
+
+def test_many_pages_that_cannot_be_tagged_make_a_few_warnings(tmp_path: Path) -> None:
+    """Every page failing for one cause gives three warnings naming pages and one line counting the rest."""
+    pages = _pages(250)
+    tagger = Tagger.start()
+    assert tagger is not None
+    for file, _, tags in pages:
+        tagger.add(file, str(tmp_path), file, tags)
+        (tmp_path / file).mkdir(parents=True)
+    warnings = tagger.wait()
+    assert [w.split(":")[0] for w in warnings[:3]] == [file for file, _, _ in pages[:3]]
+    assert warnings[3:] == ["and 247 more pages whose meta tags could not be added"]

@@ -1,12 +1,24 @@
-"""Open Graph and Twitter meta tags: built escaped, added to a page's head once each."""
+"""Open Graph and Twitter meta tags: built escaped, added to a page's head once each.
+
+A page gets its tags as MkDocs writes it (:func:`insert_tags`), or, in a large build,
+once it is written, from a helper process (:class:`Tagger`): MkDocs writes pages on
+one core, so the other one adds the tags for free. The helper runs this module as a
+script, so it imports nothing at the top beyond ``html``, ``os``, ``re``, ``sys`` and
+``typing``.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 import re
-from typing import NamedTuple
+import sys
+from typing import IO, TYPE_CHECKING, NamedTuple
 
-__all__ = ["CardTags", "insert_tags", "remove_tags"]
+if TYPE_CHECKING:
+    import subprocess
+
+__all__ = ["CardTags", "Tagger", "insert_tags", "remove_tags", "tag_file"]
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _EXISTING = re.compile(
@@ -176,3 +188,226 @@ def remove_tags(page_html: str, tags: CardTags) -> str:
         if insert_tags(before, tags) == page_html:
             return before
     return page_html
+
+
+def tag_file(path: str, tags: CardTags) -> bool:
+    """Add ``tags`` to the page MkDocs wrote at ``path``; False when it needed none or is not there.
+
+    The file ends as MkDocs would have written the page with :func:`insert_tags` applied
+    (UTF-8, characters it cannot encode as references). It is rewritten in place, as
+    MkDocs writes it: the new text only grows, so nothing of the old is left behind.
+
+    Raises:
+        OSError: the page cannot be read or written.
+        UnicodeDecodeError: the page is not UTF-8 (MkDocs never writes one that is not).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False  # MkDocs writes no file for a page whose output is empty
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size)
+        while len(data) < size:  # a short read
+            more = os.read(fd, size - len(data))
+            if not more:
+                break
+            data += more
+        text = data.decode("utf-8")
+        tagged = insert_tags(text, tags)
+        if tagged is text:
+            return False
+        out = tagged.encode("utf-8", errors="xmlcharrefreplace")
+        written = 0
+        while written < len(out):
+            written += os.pwrite(fd, out[written:], written)
+        if len(out) < len(data):  # never for text that only grew; a page rewritten meanwhile
+            os.ftruncate(fd, len(out))
+    finally:
+        os.close(fd)
+    return True
+
+
+_WARNINGS_SHOWN = 3
+_CHUNK_PAGES = 32
+"""Pages handed to the helper at a time: one write to its pipe each (about 12 kB), and the most
+it has left to tag when the build ends (about 25 us a page)."""
+_HEADER_BYTES = 8
+_FIELDS = 10
+"""A page's folder and file, and the eight fields of its :class:`CardTags`."""
+_NO_PAGE = ["", "", "", "0", "0", "", "", "", "", ""]
+"""A record with no file: the helper only counts it, so the indices of its report stay right."""
+_END = b"done"
+_TRANSPORT = "surrogatepass"
+"""How text crosses the pipe: any Python string, surrogates and all, comes back the same."""
+
+
+class Tagger:
+    """Pages tagged by a helper process once MkDocs has written them.
+
+    MkDocs writes a page right after its ``on_post_page`` hook, so a page handed to
+    :meth:`add` is passed on to the helper when the next one arrives (it is written by
+    then), and the last one by :meth:`wait`. When the helper cannot start, :meth:`start`
+    returns None and the caller tags pages itself; when it dies or cannot tag a page,
+    :meth:`wait` tags those pages in this process, so no page is left without its tags.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], report: IO[bytes]) -> None:
+        self._proc: subprocess.Popen[bytes] | None = proc
+        self._report: IO[bytes] | None = report
+        self._pages: list[tuple[str, str, str, CardTags]] = []
+        """Every page handed over, by its place in the stream: (ref, site folder, file in it, tags)."""
+        self._sent = 0
+        self._held = False
+        self._mine: list[int] = []
+        """Pages whose text cannot cross the pipe (a NUL in it), tagged by :meth:`wait` here."""
+
+    @classmethod
+    def start(cls) -> Tagger | None:
+        """A tagger with its helper running, or None when it cannot start."""
+        import subprocess
+        import tempfile
+
+        script = __file__
+        if not os.path.isfile(script):  # noqa: PTH113 (pathlib is not imported here)
+            return None
+        report = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed in wait)
+        try:
+            # -I -S: the standard library only; the helper must not see the user's site or environment.
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", script], stdin=subprocess.PIPE, stdout=report, stderr=report
+            )
+        except OSError:
+            report.close()
+            return None
+        return cls(proc, report)
+
+    def add(self, ref: str, folder: str, file: str, tags: CardTags) -> None:
+        """Tag the page ``ref`` once it is written (by the time the next page arrives).
+
+        Its file is ``file`` (MkDocs' ``dest_uri``) in ``folder`` (``dest_dir``), joined as
+        MkDocs joins them (``abs_dest_path``) by whoever tags the page.
+        """
+        self._pages.append((ref, folder, file, tags))
+        if len(self._pages) - self._sent > _CHUNK_PAGES:
+            self._send(len(self._pages) - 1)  # all but this page, which MkDocs has yet to write
+
+    def _send(self, upto: int) -> None:
+        """Hand pages ``_sent`` to ``upto`` (excluded) to the helper."""
+        start, self._sent = self._sent, upto
+        proc = self._proc
+        if proc is None or proc.stdin is None or start == upto:
+            return
+        pages = self._pages
+        fields: list[str] = []
+        for index in range(start, upto):
+            _, folder, file, t = pages[index]
+            fields += (folder, file, t.image, str(t.width), str(t.height), t.media_type, t.title, t.description,
+                       t.url, t.kind)  # fmt: skip
+        text = "\0".join(fields)
+        if text.count("\0") != len(fields) - 1:  # a NUL in some page's text: that page is tagged by wait()
+            for at, index in enumerate(range(start, upto)):
+                if any("\0" in value for value in fields[at * _FIELDS : (at + 1) * _FIELDS]):
+                    self._mine.append(index)
+                    fields[at * _FIELDS : (at + 1) * _FIELDS] = _NO_PAGE
+            text = "\0".join(fields)
+        body = text.encode("utf-8", _TRANSPORT)
+        try:
+            proc.stdin.write(len(body).to_bytes(_HEADER_BYTES, "big") + body)
+            proc.stdin.flush()
+        except OSError:
+            pass  # the helper is gone: wait() tags what it did not
+
+    def wait(self) -> list[str]:
+        """Block until every page is tagged; returns a warning for each page that could not be."""
+        self._send(len(self._pages))
+        failed = self._finish()
+        redo = sorted(set(range(len(self._pages)) if failed is None else failed) | set(self._mine))
+        warnings = []
+        for index in redo:
+            ref, folder, file, tags = self._pages[index]
+            path = _joined(folder, file)
+            try:
+                tag_file(path, tags)
+            except (OSError, UnicodeDecodeError) as exc:
+                warnings.append(f"{ref}: the meta tags could not be added to {path}: {exc}")
+        self._pages = []
+        if len(warnings) > _WARNINGS_SHOWN:  # one cause (a site folder made read-only) should not bury the log
+            hidden = len(warnings) - _WARNINGS_SHOWN
+            warnings[_WARNINGS_SHOWN:] = [f"and {hidden} more pages whose meta tags could not be added"]
+        return warnings
+
+    def _finish(self) -> list[int] | None:
+        """End the helper's input and read its report: the pages it failed, or None if it did not finish."""
+        proc, report = self._proc, self._report
+        self._proc = self._report = None
+        if proc is None or report is None:
+            return None
+        try:
+            if proc.stdin is not None:
+                try:
+                    proc.stdin.write(bytes(_HEADER_BYTES))
+                    proc.stdin.close()
+                except OSError:
+                    pass
+            code = proc.wait()
+            report.seek(0)
+            lines = report.read().split(b"\n")
+        finally:
+            report.close()
+        if code != 0 or lines[-1] != _END:
+            return None
+        return [int(line.split(b"\t", 1)[0]) for line in lines[:-1]]
+
+    def cancel(self) -> None:
+        """Stop the helper (the build failed); pages it tagged stay tagged."""
+        proc, report = self._proc, self._report
+        self._proc = self._report = None
+        if proc is not None:
+            try:  # noqa: SIM105 (contextlib is not imported here)
+                proc.kill()
+            except OSError:
+                pass  # already gone
+            proc.wait()
+            if proc.stdin is not None:
+                proc.stdin.close()
+        if report is not None:
+            report.close()
+        self._pages = []
+
+
+def _joined(folder: str, file: str) -> str:
+    """The page's file, as MkDocs' ``File.abs_dest_path`` gives it."""
+    return os.path.normpath(os.path.join(folder, file))  # noqa: PTH118 (pathlib is not imported here)
+
+
+def _main() -> None:
+    stdin, out = sys.stdin.buffer, sys.stdout.buffer
+    index = 0
+    while True:
+        header = stdin.read(_HEADER_BYTES)
+        if len(header) < _HEADER_BYTES:
+            sys.exit(1)  # the parent went away: no report, so it tags what it still needs itself
+        size = int.from_bytes(header, "big")
+        if size == 0:
+            break
+        body = stdin.read(size)
+        if len(body) < size:
+            sys.exit(1)
+        fields = body.decode("utf-8", _TRANSPORT).split("\0")
+        for at in range(0, len(fields), _FIELDS):
+            folder, file, image, width, height, media_type, title, description, url, kind = fields[at : at + _FIELDS]
+            if file:
+                tags = CardTags(image, int(width), int(height), media_type, title, description, url, kind)
+                try:
+                    tag_file(_joined(folder, file), tags)
+                except (OSError, UnicodeDecodeError) as exc:
+                    out.write(f"{index}\t{exc}".replace("\n", " ").encode(errors="replace") + b"\n")
+            index += 1
+    out.write(_END)
+    out.flush()
+    os._exit(0)  # the interpreter's own shutdown took 5 ms, which the build would wait for
+
+
+if __name__ == "__main__":
+    _main()
