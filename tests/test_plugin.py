@@ -202,7 +202,7 @@ _TAGS = ("og:image", "og:image:width", "og:image:height", "og:image:type", "og:i
 
 def test_a_large_build_tags_every_page_once_it_is_written(tmp_path: Path) -> None:
     """From 200 pages a helper process adds the tags once MkDocs has written each page: all 250 pages
-    hold every tag once, cold, warm, and with a card damaged since and drawn again."""
+    hold every tag once, cold, warm, with a card damaged since and drawn again, and in a --dirty build."""
     pages = {f"p/{n:03d}.md": f'# Page {n} — café 🚀 & "q"\n\nText.\n' for n in range(249)}
     config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", **pages})
     site = tmp_path / "site"
@@ -228,6 +228,11 @@ def test_a_large_build_tags_every_page_once_it_is_written(tmp_path: Path) -> Non
     log, counts = build(config)
     assert counts == (250, 249, 1), log
     check()
+    (tmp_path / "docs/p/100.md").write_text("# Page 100, edited\n", encoding="utf-8")
+    log, counts = build(config, None, "--dirty")  # MkDocs writes only the edited page
+    assert counts[2] == 1, log
+    assert meta_of(site / "p/100/index.html")["og:title"] == "Page 100, edited"
+    assert [name for name in _TAGS if name not in meta_of(site / "p/100/index.html")] == []
 
 
 def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> None:
