@@ -372,6 +372,8 @@ class Template:
     its font with a variable (then nothing but a full resolve knows the inputs)."""
     _fingerprint_bases: dict[tuple[object, ...], str] = field(default_factory=dict, repr=False)
     _logo_digests: dict[Path, str] = field(default_factory=dict, repr=False)
+    _missing_told: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    """(layer, character) pairs already warned of: one line each, not one per card."""
 
     def context(self, card: CardInput) -> dict[str, Any]:
         """The variables layers see for ``card``."""
@@ -636,14 +638,19 @@ class Template:
         kept = [part for part in parts if faces[part] is not None]
         missing = [part for part in parts if faces[part] is None] if len(kept) < len(parts) else []
         if missing:
-            shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(missing))
-            message = (
-                f"{where}: no font in the fallback chain has {shown}; left out. "
-                "Install a font that covers it (see the README) or add one with --font / 'fonts'."
-            )
-            if policy.strict:
-                raise MissingGlyphError(message)
-            logger.warning(message)
+            # Without an emoji font, a site whose titles carry emoji would get a line per card.
+            told = self._missing_told
+            new = missing if policy.strict else [m for m in dict.fromkeys(missing) if (where, m) not in told]
+            if new:
+                shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(new))
+                message = (
+                    f"{where}: no font in the fallback chain has {shown}; left out. "
+                    "Install a font that covers it (see the README) or add one with --font / 'fonts'."
+                )
+                if policy.strict:
+                    raise MissingGlyphError(message)
+                told.update((where, m) for m in new)
+                logger.warning(message + " (said once per character and layer)")
         return " ".join("".join(kept).split()), tuple(chain.faces[i] for i in sorted(used))
 
     def _path(self, value: str, card: CardInput, where: str) -> Path:

@@ -142,6 +142,28 @@ def test_missing_character_is_reported_and_left_out(
         default_template.resolve(CardInput(title), strict=True)
 
 
+def test_a_missing_character_is_reported_once_per_layer(
+    default_template: Template, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many cards missing the same character give one warning, not one per card; a new one is reported.
+
+    (Characters no other test uses: the template, and what it has reported, are shared.)"""
+    with caplog.at_level(logging.WARNING, logger="social_cards"):
+        for n in range(20):
+            default_template.resolve(CardInput(f"Card {n} \U0010fff0", description=f"Also \U0010fff0 {n}"))
+    first = [r.getMessage() for r in caplog.records]
+    layers = {message.split(":")[0] for message in first}
+    assert len(first) == len(layers) == 2, first  # the title's layer and the description's
+    assert all("U+10FFF0" in message for message in first)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="social_cards"):
+        default_template.resolve(CardInput("Card \U0010fff0 \U0010fff1"))
+    again = [r.getMessage() for r in caplog.records]
+    assert len(again) == 1 and "U+10FFF1" in again[0] and "U+10FFF0" not in again[0], again
+    with pytest.raises(MissingGlyphError, match="U\\+10FFF0"):  # strict mode fails every time
+        default_template.resolve(CardInput("Card \U0010fff0"), strict=True)
+
+
 @pytest.mark.parametrize(
     "title",
     [
