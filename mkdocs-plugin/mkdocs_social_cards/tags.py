@@ -194,8 +194,9 @@ def tag_file(path: str, tags: CardTags) -> bool:
     """Add ``tags`` to the page MkDocs wrote at ``path``; False when it needed none or is not there.
 
     The file ends as MkDocs would have written the page with :func:`insert_tags` applied
-    (UTF-8, characters it cannot encode as references). It is rewritten in place, as
-    MkDocs writes it: the new text only grows, so nothing of the old is left behind.
+    (UTF-8, with what UTF-8 cannot encode, such as a lone surrogate, as a character
+    reference). It is rewritten in place, as MkDocs writes it: the new text only grows,
+    so nothing of the old is left behind.
 
     Raises:
         OSError: the page cannot be read or written.
@@ -258,7 +259,6 @@ class Tagger:
         self._pages: list[tuple[str, str, str, CardTags]] = []
         """Every page handed over, by its place in the stream: (ref, site folder, file in it, tags)."""
         self._sent = 0
-        self._held = False
         self._mine: list[int] = []
         """Pages whose text cannot cross the pipe (a NUL in it), tagged by :meth:`wait` here."""
 
