@@ -14,7 +14,10 @@ A plugin's overhead is the median over
 the rounds of its build time minus the no-card build of the same round. The report
 gives, for both plugins, milliseconds per card over the no-card build (cold and
 warm), the peak memory of the whole process tree (pool workers included, sampled
-from /proc), the average card size, and the ratios.
+from /proc), the average card size, and the ratios; then a 95% interval (bootstrap
+over the rounds) of each warm median and of the warm ratio. On a shared machine a
+build's time varies by several tenths of a second from one build to the next, so the
+warm figures, a tenth of a second at 1,000 pages, need it to be read at all.
 
 It also gives the warm overheads in CPU time (user plus system, of the process and
 every descendant it waited for): the work a build did on both cores, where wall time
@@ -31,7 +34,9 @@ before it downloads anything. Linux only (memory is read from /proc).
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import re
 import shutil
 import statistics
@@ -128,6 +133,39 @@ def overhead_ms(runs: dict[str, list[Build]], way: str, cards: int, *, cpu: bool
     return statistics.median(differences) * 1000 / cards
 
 
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def warm_intervals(runs: dict[str, list[Build]], cards: dict[str, int]) -> dict[str, tuple[float, float]]:
+    """95% intervals of each plugin's warm ms per card and of their ratio (key "ratio").
+
+    A percentile bootstrap over the rounds: the rounds are drawn again with replacement,
+    whole (a round's builds together, so each difference keeps its own no-card build),
+    and the medians worked out again, 2,000 times with a fixed seed. The interval is how
+    far the medians would move on another run of as many rounds on an equally noisy
+    machine: what the single figure in the table does not say.
+    """
+    differences = {
+        way: [(w.seconds - b.seconds) * 1000 / cards[way] for w, b in zip(runs[way], runs["none"], strict=True)]
+        for way in cards
+    }
+    count = len(runs["none"])
+    draw = random.Random(0)
+    samples: dict[str, list[float]] = {way: [] for way in (*cards, "ratio")}
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        picked = [draw.randrange(count) for _ in range(count)]
+        medians = {way: statistics.median(differences[way][i] for i in picked) for way in cards}
+        for way, value in medians.items():
+            samples[way].append(value)
+        ours = medians["social-cards"]
+        samples["ratio"].append(medians["material"] / ours if ours > 0 else math.inf)
+    out = {}
+    for name, values in samples.items():
+        values.sort()
+        out[name] = (values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
@@ -160,8 +198,10 @@ def main() -> None:
             "warm_cpu_ms": overhead_ms(warm, way, n, cpu=True),
             "peak_mb": max(b.peak_kb for b in [*cold[way], *warm[way]]) / 1024,
             "card_kb": statistics.mean(p.stat().st_size for p in cards) / 1000 if cards else 0.0,
+            "cards": n,
         }
         print(f"{way:13s} {len(cards)} cards", flush=True)
+    interval = warm_intervals(warm, {way: max(1, int(rows[way].pop("cards"))) for way in rows})
     m, s = rows["material"], rows["social-cards"]
     print(f"\n{args.pages} pages, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
     print(f"{args.cold_runs} cold and {args.warm_runs} warm rounds; overheads are medians of per-round differences")
@@ -176,6 +216,11 @@ def main() -> None:
     ]:
         ratio = f"{m[key] / s[key]:.1f}x" if s[key] > 0 else "below the noise"
         print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio} |")
+    low, high = interval["ratio"]
+    ratios = f"{low:.1f}x-{high:.1f}x" if math.isfinite(high) else f"over {low:.1f}x"
+    spans = {way: f"{a:.2f}-{b:.2f} ms" for way, (a, b) in interval.items() if way != "ratio"}
+    label = "warm, 95% interval of the median (bootstrap)"
+    print(f"| {label} | {spans['material']} | {spans['social-cards']} | {ratios} |")
     nocard = [b.seconds for b in [*cold["none"], *warm["none"]]]
     spread = f"{statistics.median(nocard):.2f} s ({min(nocard):.2f}-{max(nocard):.2f})"
     print(f"| no-card build (median, range) | {spread} | | |")
