@@ -6,6 +6,7 @@ import html.parser
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -421,15 +422,45 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (Linux: each thread's ``children`` file)."""
+    found: set[int] = set()
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            continue
+        for child in children - found:
+            found |= {child} | _descendants(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
-    """Under `mkdocs serve`, editing one page's title redraws one card."""
+    """Under `mkdocs serve`, editing one page's title redraws one card; Ctrl-C then ends it cleanly:
+    exit status 0, no process of the pool that drew the cards left, no temporary folder left behind
+    (the test used to stop it with SIGTERM, which left MkDocs' and the pool's folders in /tmp)."""
     config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", "a.md": "# A\n", "b.md": "# B\n"})
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "-f", str(config), "-a", f"127.0.0.1:{_free_port()}"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "TMPDIR": str(temp)},
     )  # fmt: skip
     assert process.stderr is not None
     summaries: list[tuple[int, int, int]] = []
+    workers: set[int] = set()
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(summaries) < 2:
@@ -442,11 +473,22 @@ def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
                 if len(summaries) == 1:
                     time.sleep(0.5)
                     (tmp_path / "docs/a.md").write_text("# A, edited\n")
+        workers = _descendants(process.pid)  # the pool, kept between rebuilds
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        code = process.wait(timeout=60)
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=60)
         process.stderr.close()
     assert summaries == [(3, 0, 3), (3, 2, 1)]
+    assert workers, "no pool process while serving"
+    assert code == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    assert [pid for pid in workers if _alive(pid)] == []
+    assert list(temp.iterdir()) == []  # MkDocs' site folder and the pool's own are gone
 
 
 def test_render_from_mkdocs_config_fills_the_cache_for_the_build(tmp_path: Path) -> None:
