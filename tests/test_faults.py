@@ -86,10 +86,12 @@ def test_a_render_killed_again_and_again_then_matches_a_clean_run(tmp_path: Path
     source = _jsonl(tmp_path / "cards.jsonl", titles)
     cache, out = tmp_path / "cache", tmp_path / "out"
     rng = random.Random(11)
+    temp = tmp_path / "tmp"  # what the killed runs cannot clean up (the pool's folder) stays in here
+    temp.mkdir()
     for _ in range(5):
         process = subprocess.Popen(
             _render(source, cache, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
-            start_new_session=True,
+            start_new_session=True, env={**os.environ, "TMPDIR": str(temp)},
         )  # fmt: skip
         time.sleep(0.3 + rng.random() * 1.2)
         os.killpg(process.pid, signal.SIGKILL)  # the workers too: nothing gets to clean up
