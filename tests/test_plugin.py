@@ -201,9 +201,9 @@ _TAGS = ("og:image", "og:image:width", "og:image:height", "og:image:type", "og:i
          "twitter:description")  # fmt: skip
 
 
-def test_a_large_build_tags_every_page_once_it_is_written(tmp_path: Path) -> None:
-    """From 200 pages a helper process adds the tags once MkDocs has written each page: all 250 pages
-    hold every tag once, cold, warm, with a card damaged since and drawn again, and in a --dirty build."""
+def test_a_large_build_tags_every_page(tmp_path: Path) -> None:
+    """All 250 pages hold every tag once, cold, warm, with a card damaged since and drawn again, and in a
+    --dirty build (which writes one page)."""
     pages = {f"p/{n:03d}.md": f'# Page {n} — café 🚀 & "q"\n\nText.\n' for n in range(249)}
     config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", **pages})
     site = tmp_path / "site"
@@ -414,6 +414,24 @@ def test_theme_tags_are_not_duplicated(tmp_path: Path) -> None:
     build(config)
     meta = meta_of(tmp_path / "site/index.html")
     assert meta["og:title"] == "Theme title" and meta["twitter:card"] == "summary" and "og:image" in meta
+
+
+def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_written(tmp_path: Path) -> None:
+    """A theme whose head ends as ``</HEAD>`` (no plain ``</head>`` for its template to write the tags
+    before): every page still gets each tag once, added as MkDocs writes it."""
+    config = write_site(
+        tmp_path, BASIC_CONFIG + "theme:\n  name: null\n  custom_dir: bare\n", {"index.md": "# Home\n", "a.md": "# A\n"}
+    )
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare/main.html").write_text(
+        "<html><head><title>{{ page.title }}</title></HEAD><body>{{ page.content }}</body></html>"
+    )
+    build(config)
+    for page in ("index.html", "a/index.html"):
+        text = (tmp_path / "site" / page).read_text()
+        assert [text.count(f'"{name}"') for name in _TAGS] == [1] * len(_TAGS), page
+        assert "social_cards" not in text
+    assert meta_of(tmp_path / "site/a/index.html")["og:title"] == "A"
 
 
 def _free_port() -> int:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import html
 import html.parser
-from pathlib import Path
 
+import jinja2
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mkdocs_social_cards.tags import CardTags, Tagger, _every_line, _line, insert_tags, remove_tags, tag_file
+from markupsafe import Markup
+from mkdocs_social_cards.tags import (
+    CardTags,
+    _every_line,
+    _line,
+    insert_tags,
+    remove_tags,
+    settle_tags,
+    tag_lines,
+    write_tags_from_templates,
+)  # fmt: skip
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
 
@@ -120,108 +130,63 @@ def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name
     assert len(card_names) == 13
 
 
-def _write(path: Path, page: str) -> None:
-    """Write a page as MkDocs does."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(page.encode("utf-8", errors="xmlcharrefreplace"))
+_BASE = (
+    '<html><head><meta charset="utf-8"><title>{{ title }}</title>{{ head }}</head><body><p>{{ body }}</p></body></html>'
+)
+_HEADS = ["", '<meta property="og:title" content="theme">', "<script>'</head>'</script>", "<style>a{top:0}</style>"]
 
 
-def _as_written(page: str, tags: CardTags) -> bytes:
-    """What MkDocs writes for ``page`` tagged before it is written."""
-    return insert_tags(page, tags).encode("utf-8", errors="xmlcharrefreplace")
+def _render(base: str, context: dict[str, object], tags: CardTags | None) -> tuple[str, list[object]]:
+    """``base`` rendered with ``context``; with ``tags``, by templates that write them, and who asked."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({"base.html": base}))
+    asked: list[object] = []
+    if tags is not None:
+
+        def render(page: object) -> str:
+            asked.append(page)
+            return Markup(tag_lines(tags))
+
+        write_tags_from_templates(env, render)
+    return env.get_template("base.html").render(context), asked
 
 
-@settings(max_examples=100, deadline=None)
-@given(title=hostile_text(), description=hostile_text(), body=hostile_text())
-def test_a_page_tagged_once_written_holds_what_tagging_before_writing_gives(
-    tmp_path_factory: pytest.TempPathFactory, title: str, description: str, body: str
+@settings(max_examples=150, deadline=None)
+@given(title=hostile_text(), description=hostile_text(), body=hostile_text(), head=st.sampled_from(_HEADS))
+def test_tags_a_template_wrote_end_as_tags_added_to_the_page(
+    title: str, description: str, body: str, head: str
 ) -> None:
-    """Property: adding the tags to the file MkDocs wrote gives the very bytes of a page tagged before it
-    was written, whatever the page and the tags hold (lone surrogates, NUL, any script)."""
-    page = HEAD.replace("<p>x</p>", f"<p>{body}</p>")
+    """Property: a page whose template wrote its tags ends, once checked, exactly as the same page rendered
+    without them and then tagged, whatever the page and the tags hold (lone surrogates, NUL, any script), with
+    the theme's own og:title in the head, or a "</head>" in a script before the real one."""
     tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", title, description, "https://example.org/")
-    path = tmp_path_factory.mktemp("page") / "index.html"
-    _write(path, page)
-    assert tag_file(str(path), tags) is True
-    assert path.read_bytes() == _as_written(page, tags)
-    assert tag_file(str(path), tags) is False  # tagged already: left as it is
-    assert path.read_bytes() == _as_written(page, tags)
+    context = {"page": "the page", "title": title, "head": head, "body": body}
+    written, asked = _render(_BASE, context, tags)
+    plain, _ = _render(_BASE, context, None)
+    assert asked == ["the page"]
+    assert settle_tags(written, tags, tag_lines(tags)) == insert_tags(plain, tags)
 
 
-def test_a_page_not_written_or_without_a_head_is_left_alone(tmp_path: Path) -> None:
-    """No file (MkDocs writes none for an empty page): nothing is made. No head: the file is unchanged."""
+@pytest.mark.parametrize(
+    ("head_end", "called"),
+    [
+        ("</head>", True),
+        ("{% if page %}<link>{% endif %}\n</head>", True),
+        ("{%- if page -%}<link>{%- endif -%}</head>", True),
+        ("{# </head> #}</head>", False),
+        ("{% raw %}</head>{% endraw %}</head>", False),
+        ('{{ "</head>" }}</head>', False),
+        ('{% set x = "</head>" %}</head>', False),
+        ("</HEAD>", False),
+    ],
+)
+def test_the_call_goes_only_where_the_template_reads_it_as_one(head_end: str, called: bool) -> None:
+    """Where Jinja's lexer would read the call as text (a comment, a raw block, a string) or there is no
+    plain ``</head>``, the template is left as it was; the page is tagged as it is written instead."""
     tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
-    assert tag_file(str(tmp_path / "missing.html"), tags) is False
-    assert not (tmp_path / "missing.html").exists()
-    _write(tmp_path / "bare.html", "<p>no head</p>")
-    assert tag_file(str(tmp_path / "bare.html"), tags) is False
-    assert (tmp_path / "bare.html").read_text() == "<p>no head</p>"
-
-
-_TITLES = ["Plain", "Café 🚀 naïve", 'Quotes " & <b>', "NUL \x00 inside", "lone \ud800 surrogate", "שלום 你好"]
-
-
-def _pages(count: int) -> list[tuple[str, str, CardTags]]:
-    """(file in the site, page, tags) for ``count`` pages of varied text."""
-    out = []
-    for n in range(count):
-        title = f"{_TITLES[n % len(_TITLES)]} {n}"
-        page = HEAD.replace("<title>t</title>", f"<title>{title}</title>").replace("<p>x</p>", f"<p>{title}</p>")
-        url = f"https://example.org/p{n}/"
-        out.append((f"p{n}/index.html", page, CardTags(f"{url}card.png", 1200, 630, "image/png", title, "", url)))
-    return out
-
-
-def _hand_over(tagger: Tagger, site: Path, pages: list[tuple[str, str, CardTags]], blocked: int = -1) -> None:
-    """Hand each page to ``tagger`` and then write it, in the order MkDocs' hooks and writes come.
-
-    Page ``blocked`` is a folder instead: opening it for writing fails.
-    """
-    for n, (file, page, tags) in enumerate(pages):
-        tagger.add(file, str(site), file, tags)
-        if n == blocked:
-            (site / file).mkdir(parents=True)
-        else:
-            _write(site / file, page)
-
-
-@pytest.mark.parametrize("helper", ["running", "killed"])
-def test_the_tagger_tags_every_page_once_it_is_written(tmp_path: Path, helper: str) -> None:
-    """300 pages, each handed over before it is written: each ends as if tagged before writing, the last
-    one and those whose text cannot cross the pipe (NUL) too; a helper killed at once loses nothing."""
-    pages = _pages(300)
-    tagger = Tagger.start()
-    assert tagger is not None, "the helper should start"
-    if helper == "killed":
-        assert tagger._proc is not None
-        tagger._proc.kill()
-    _hand_over(tagger, tmp_path, pages)
-    assert tagger.wait() == []
-    for file, page, tags in pages:
-        assert (tmp_path / file).read_bytes() == _as_written(page, tags), file
-
-
-def test_a_page_that_cannot_be_tagged_is_named_and_the_others_are_tagged(tmp_path: Path) -> None:
-    """A page whose file cannot be opened for writing gets a warning naming it; every other page its tags."""
-    pages = _pages(100)
-    tagger = Tagger.start()
-    assert tagger is not None
-    _hand_over(tagger, tmp_path, pages, blocked=40)
-    warnings = tagger.wait()
-    assert len(warnings) == 1 and warnings[0].startswith(f"{pages[40][0]}: the meta tags could not be added")
-    for i, (file, page, tags) in enumerate(pages):
-        if i != 40:
-            assert (tmp_path / file).read_bytes() == _as_written(page, tags), file
-
-
-def test_many_pages_that_cannot_be_tagged_make_a_few_warnings(tmp_path: Path) -> None:
-    """Every page failing for one cause gives three warnings naming pages and one line counting the rest."""
-    pages = _pages(250)
-    tagger = Tagger.start()
-    assert tagger is not None
-    for file, _, tags in pages:
-        tagger.add(file, str(tmp_path), file, tags)
-        (tmp_path / file).mkdir(parents=True)
-    warnings = tagger.wait()
-    assert [w.split(":")[0] for w in warnings[:3]] == [file for file, _, _ in pages[:3]]
-    assert warnings[3:] == ["and 247 more pages whose meta tags could not be added"]
+    base = _BASE.replace("</head>", head_end, 1)
+    context = {"page": "p", "title": "t", "head": "", "body": "b"}
+    written, asked = _render(base, context, tags)
+    plain, _ = _render(base, context, None)
+    assert asked == (["p"] if called else [])
+    assert written == (plain.replace("</head>", tag_lines(tags) + "</head>", 1) if called else plain)
+    assert "social_cards" not in written

@@ -4,9 +4,10 @@ Pages are gathered as MkDocs reads them; once every page is read (``on_env``,
 before any page is written) all cards go through one batch: one pass of
 lookups, after which every card's key and size are known. While MkDocs writes
 the pages (on one core), the misses are drawn in a process pool and the cached
-cards verified and linked into the site by a helper process. Each page's tags
-are added as it is written or, from 200 pages on, by another helper once MkDocs
-has written it. ``on_post_build`` waits for the pool and the helpers, draws any
+cards verified and linked into the site by a helper process. The theme's
+templates write each page's tags where its head ends, as MkDocs renders it
+(``on_post_page`` checks them; a theme without that place gets them added
+there). ``on_post_build`` waits for the pool and the helper, draws any
 card the cache failed to serve, takes the tags out of any page whose card could
 not be made, and logs the summary. The work lives in
 :mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from markupsafe import Markup
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -37,12 +39,9 @@ from social_cards.pool import RenderPool
 from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Store
 
 from .cards import Settings, SiteCards, check_cards_dir
-from .tags import Tagger, insert_tags
+from .tags import CardTags, insert_tags, settle_tags, tag_lines, write_tags_from_templates
 
 __all__ = ["PrerenderJob", "Prerendered", "SocialCardsPlugin", "settings_from"]
-
-_TAGGER_FROM_PAGES = 200
-"""Pages from which a helper process adds the tags (below, starting it costs more than it saves)."""
 
 # MkDocs' plugin logger would prefix "[social-cards]"; the build summary has a fixed form instead.
 log = logging.getLogger("mkdocs.plugins.social_cards")
@@ -161,8 +160,8 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._workers: int | None = None
         self._pool: RenderPool | None = None
         self._store: Store | None = None
-        self._tagger: Tagger | None = None
-        self._pages_read = 0
+        self._written: tuple[Page, CardTags, str] | None = None
+        """The page whose template last wrote its tags, its tags and what was written."""
         self._spent = 0.0
         self._serving = False
         self.prerender: PrerenderJob | None = None
@@ -174,7 +173,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         self._abandon()  # what an earlier `mkdocs serve` build left when it failed
         self._site = None
-        self._pages_read = 0
+        self._written = None
         self._spent = 0.0
         started = time.perf_counter()
         if not self.config.enabled:
@@ -212,11 +211,6 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         site = self._site
         if site is None:
             return html
-        self._pages_read += 1
-        if self._pages_read == _TAGGER_FROM_PAGES and site.site_url and self.prerender is None:
-            # Started while MkDocs reads pages, the helper's start does not wait for the other core,
-            # which the helper placing cards keeps busy from on_env (3-7 ms there, 0.6-0.9 ms here).
-            self._tagger = Tagger.start()
         if not site.streaming:  # the page is only noted: timing that would cost more than it does
             site.add(page)
             return html
@@ -249,22 +243,35 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         except SocialCardsError as exc:
             self._abandon()
             raise PluginError(f"social-cards: {exc}") from None
-        if self._tagger is not None and not self._site.tags:
-            self._tagger.cancel()  # no page has tags (every card is a page's own picture elsewhere, say)
-            self._tagger = None
+        if self._site.tags:
+            write_tags_from_templates(env, self._tags_in_template)
         self._spent += time.perf_counter() - started
         return env
 
+    def _tags_in_template(self, page: object) -> str:
+        """The tags of ``page``, for its template to write where its head ends (see on_post_page)."""
+        site = self._site
+        if site is None or not isinstance(page, Page):
+            return ""
+        tags = site.tags.get(page.file.src_uri)
+        if tags is None:
+            return ""
+        block = tag_lines(tags)
+        self._written = (page, tags, block)
+        return Markup(block)  # noqa: S704 (every value in it is escaped by tag_lines)
+
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        written, self._written = self._written, None
+        if written is not None and written[0] is page:  # the template wrote the tags: only check them
+            started = time.perf_counter()
+            output = settle_tags(output, written[1], written[2])
+            self._spent += time.perf_counter() - started
+            return output
         tags = self._site.tags.get(page.file.src_uri) if self._site is not None else None
         if tags is None:
             return output
         started = time.perf_counter()
-        if self._tagger is not None:  # added on the other core once MkDocs has written the page
-            file = page.file  # not file.abs_dest_path: computing it here cost 4-10 us a page
-            self._tagger.add(file.src_uri, file.dest_dir, file.dest_uri, tags)
-        else:
-            output = insert_tags(output, tags)
+        output = insert_tags(output, tags)
         self._spent += time.perf_counter() - started
         return output
 
@@ -274,11 +281,6 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             return
         started = time.perf_counter()
         try:
-            if self._tagger is not None:  # before finish(), which takes the tags out of pages left without a card
-                untagged, self._tagger = self._tagger.wait(), None
-                if untagged and self._site.settings.strict:
-                    raise SocialCardsError(untagged[0])
-                self._site.warnings += untagged
             report = self._site.finish()
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
@@ -304,9 +306,6 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         """Stop placing cards, close the cache and (unless serving) the pool."""
         if self._site is not None:
             self._site.cancel()
-        if self._tagger is not None:
-            self._tagger.cancel()
-            self._tagger = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -1,24 +1,22 @@
 """Open Graph and Twitter meta tags: built escaped, added to a page's head once each.
 
-A page gets its tags as MkDocs writes it (:func:`insert_tags`), or, in a large build,
-once it is written, from a helper process (:class:`Tagger`): MkDocs writes pages on
-one core, so the other one adds the tags for free. The helper runs this module as a
-script, so it imports nothing at the top beyond ``html``, ``os``, ``re``, ``sys`` and
-``typing``.
+The theme's templates write a page's tags where its head ends, as MkDocs renders the
+page (:func:`write_tags_from_templates`); :func:`settle_tags` then checks the page
+and, when the head already had some of the tags, takes the block apart and adds only
+the others. A page whose template has no place for them gets them from
+:func:`insert_tags`, as MkDocs writes it.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
-import sys
-from typing import IO, TYPE_CHECKING, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
-if TYPE_CHECKING:
-    import subprocess
+import jinja2
 
-__all__ = ["CardTags", "Tagger", "insert_tags", "remove_tags", "tag_file"]
+__all__ = ["CardTags", "insert_tags", "remove_tags", "settle_tags", "tag_lines", "write_tags_from_templates"]
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _EXISTING = re.compile(
@@ -83,7 +81,7 @@ def _present(page_html: str, end: int) -> set[str]:
     colon = find(":", 0, end)
     stepped = 0
     while colon >= 0:
-        if colon and page_html[colon - 1] in "gGrR":
+        if colon and page_html[colon - 1] in "gGrR" and _names_a_tag(page_html, colon):
             break
         stepped += 1
         if stepped == _COLONS_STEPPED:
@@ -94,6 +92,14 @@ def _present(page_html: str, end: int) -> set[str]:
     else:
         return set()
     return {m.group(1).lower() for m in _EXISTING.finditer(page_html, 0, end)}
+
+
+def _names_a_tag(page_html: str, colon: int) -> bool:
+    """Whether "og" or "twitter" (in any case) ends at ``colon``: not "Inter:300" in a font's URL."""
+    return (
+        page_html[max(0, colon - 2) : colon].lower() == "og"
+        or page_html[max(0, colon - 7) : colon].lower() == "twitter"
+    )
 
 
 def _head_end(page_html: str) -> int:
@@ -142,28 +148,98 @@ def _every_line(tags: CardTags) -> str | None:
     )
 
 
+def _lines(tags: CardTags, present: set[str]) -> str:
+    """The lines of the tags the head does not have yet (``present``), each value escaped once."""
+    escaped: dict[str, str] = {}
+    lines = []
+    for attr, name, value in tags.pairs():
+        if name not in present:
+            text = escaped.get(value)
+            if text is None:
+                text = escaped[value] = html.escape(value, quote=True)
+            lines.append(_line(attr, name, text) + "\n")
+    return "".join(lines)
+
+
+def tag_lines(tags: CardTags) -> str:
+    """What :func:`insert_tags` adds to a head that has none of the tags yet."""
+    block = _every_line(tags)
+    return _lines(tags, set()) if block is None else block
+
+
 def insert_tags(page_html: str, tags: CardTags) -> str:
     """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
     end = _head_end(page_html)
     if end < 0:
         return page_html
     present = _present(page_html, end)
-    block = None if present else _every_line(tags)
-    if block is None:
-        escaped: dict[str, str] = {}
-        lines = []
-        for attr, name, value in tags.pairs():
-            if name not in present:
-                text = escaped.get(value)
-                if text is None:
-                    text = escaped[value] = html.escape(value, quote=True)
-                lines.append(_line(attr, name, text) + "\n")
-        if not lines:
-            return page_html
-        block = "".join(lines)
+    block = _lines(tags, present) if present else tag_lines(tags)
+    if not block:
+        return page_html
     if page_html.startswith("</head>", end):  # the first one, so one copy of the page where slicing makes two
         return page_html.replace("</head>", block + "</head>", 1)
     return f"{page_html[:end]}{block}{page_html[end:]}"
+
+
+def settle_tags(page_html: str, tags: CardTags, block: str) -> str:
+    """``page_html``, in which the theme's template wrote ``block`` (:func:`tag_lines`), made what
+    :func:`insert_tags` would have made of the page without it.
+
+    The usual page, with ``block`` just before its first ``</head>`` and no such tag
+    before it, is that already; any other is taken apart and tagged again.
+    """
+    end = _head_end(page_html)
+    at = end - len(block)
+    if end >= 0 and at >= 0 and page_html.startswith(block, at) and not _present(page_html, at):
+        return page_html
+    at = page_html.find(block)
+    if at >= 0:
+        page_html = page_html[:at] + page_html[at + len(block) :]
+    return insert_tags(page_html, tags)
+
+
+_CALL_NAME = "social_cards_meta_tags"
+_CALL = "{{ " + _CALL_NAME + "(page) }}"
+_CALL_TOKENS = [
+    ("variable_begin", "{{"), ("name", _CALL_NAME), ("operator", "("), ("name", "page"), ("operator", ")"),
+    ("variable_end", "}}"),
+]  # fmt: skip
+
+
+def write_tags_from_templates(env: jinja2.Environment, render: Callable[[object], str]) -> None:
+    """Have the theme's templates call ``render(page)`` just before their ``</head>``.
+
+    Each template is changed as it is loaded, and only where Jinja's lexer reads the
+    call as a call (not in a comment, a ``raw`` block or a string). A page whose
+    templates have no such place is rendered as before; :func:`insert_tags` tags it.
+    """
+    loader = env.loader
+    if loader is None:
+        return
+    get_source = loader.get_source
+
+    def with_call(environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = get_source(environment, template)
+        return _with_call(environment, source), filename, uptodate
+
+    loader.get_source = with_call  # type: ignore[method-assign]  # this environment's loader only
+    env.globals[_CALL_NAME] = render
+
+
+def _with_call(env: jinja2.Environment, source: str) -> str:
+    """``source`` with the call before its first ``</head>``, if the lexer reads it there as a call."""
+    at = source.find("</head>")
+    if at < 0:
+        return source
+    # The text before the call is lexed with it (1-3 ms for a theme's base template, once a
+    # build): inside a comment, a raw block or a string, the call would be read as text.
+    try:
+        tokens = [(kind, value) for _, kind, value in env.lex(source[:at] + _CALL) if kind != "whitespace"]
+    except jinja2.TemplateSyntaxError:
+        return source
+    if tokens[-len(_CALL_TOKENS) :] != _CALL_TOKENS:
+        return source
+    return f"{source[:at]}{_CALL}{source[at:]}"
 
 
 def remove_tags(page_html: str, tags: CardTags) -> str:
@@ -188,226 +264,3 @@ def remove_tags(page_html: str, tags: CardTags) -> str:
         if insert_tags(before, tags) == page_html:
             return before
     return page_html
-
-
-def tag_file(path: str, tags: CardTags) -> bool:
-    """Add ``tags`` to the page MkDocs wrote at ``path``; False when it needed none or is not there.
-
-    The file ends as MkDocs would have written the page with :func:`insert_tags` applied
-    (UTF-8, with what UTF-8 cannot encode, such as a lone surrogate, as a character
-    reference). It is rewritten in place, as MkDocs writes it: the new text only grows,
-    so nothing of the old is left behind.
-
-    Raises:
-        OSError: the page cannot be read or written.
-        UnicodeDecodeError: the page is not UTF-8 (MkDocs never writes one that is not).
-    """
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False  # MkDocs writes no file for a page whose output is empty
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size)
-        while len(data) < size:  # a short read
-            more = os.read(fd, size - len(data))
-            if not more:
-                break
-            data += more
-        text = data.decode("utf-8")
-        tagged = insert_tags(text, tags)
-        if tagged is text:
-            return False
-        out = tagged.encode("utf-8", errors="xmlcharrefreplace")
-        written = 0
-        while written < len(out):
-            written += os.pwrite(fd, out[written:], written)
-        if len(out) < len(data):  # never for text that only grew; a page rewritten meanwhile
-            os.ftruncate(fd, len(out))
-    finally:
-        os.close(fd)
-    return True
-
-
-_WARNINGS_SHOWN = 3
-_CHUNK_PAGES = 32
-"""Pages handed to the helper at a time: one write to its pipe each (about 12 kB), and the most
-it has left to tag when the build ends (about 25 us a page)."""
-_HEADER_BYTES = 8
-_FIELDS = 10
-"""A page's folder and file, and the eight fields of its :class:`CardTags`."""
-_NO_PAGE = ["", "", "", "0", "0", "", "", "", "", ""]
-"""A record with no file: the helper only counts it, so the indices of its report stay right."""
-_END = b"done"
-_TRANSPORT = "surrogatepass"
-"""How text crosses the pipe: any Python string, surrogates and all, comes back the same."""
-
-
-class Tagger:
-    """Pages tagged by a helper process once MkDocs has written them.
-
-    MkDocs writes a page right after its ``on_post_page`` hook, so a page handed to
-    :meth:`add` is passed on to the helper when the next one arrives (it is written by
-    then), and the last one by :meth:`wait`. When the helper cannot start, :meth:`start`
-    returns None and the caller tags pages itself; when it dies or cannot tag a page,
-    :meth:`wait` tags those pages in this process, so no page is left without its tags.
-    """
-
-    def __init__(self, proc: subprocess.Popen[bytes], report: IO[bytes]) -> None:
-        self._proc: subprocess.Popen[bytes] | None = proc
-        self._report: IO[bytes] | None = report
-        self._pages: list[tuple[str, str, str, CardTags]] = []
-        """Every page handed over, by its place in the stream: (ref, site folder, file in it, tags)."""
-        self._sent = 0
-        self._mine: list[int] = []
-        """Pages whose text cannot cross the pipe (a NUL in it), tagged by :meth:`wait` here."""
-
-    @classmethod
-    def start(cls) -> Tagger | None:
-        """A tagger with its helper running, or None when it cannot start."""
-        import subprocess
-        import tempfile
-
-        script = __file__
-        if not os.path.isfile(script):  # noqa: PTH113 (pathlib is not imported here)
-            return None
-        report = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed in wait)
-        try:
-            # -I -S: the standard library only; the helper must not see the user's site or environment.
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", script], stdin=subprocess.PIPE, stdout=report, stderr=report
-            )
-        except OSError:
-            report.close()
-            return None
-        return cls(proc, report)
-
-    def add(self, ref: str, folder: str, file: str, tags: CardTags) -> None:
-        """Tag the page ``ref`` once it is written (by the time the next page arrives).
-
-        Its file is ``file`` (MkDocs' ``dest_uri``) in ``folder`` (``dest_dir``), joined as
-        MkDocs joins them (``abs_dest_path``) by whoever tags the page.
-        """
-        self._pages.append((ref, folder, file, tags))
-        if len(self._pages) - self._sent > _CHUNK_PAGES:
-            self._send(len(self._pages) - 1)  # all but this page, which MkDocs has yet to write
-
-    def _send(self, upto: int) -> None:
-        """Hand pages ``_sent`` to ``upto`` (excluded) to the helper."""
-        start, self._sent = self._sent, upto
-        proc = self._proc
-        if proc is None or proc.stdin is None or start == upto:
-            return
-        pages = self._pages
-        fields: list[str] = []
-        for index in range(start, upto):
-            _, folder, file, t = pages[index]
-            fields += (folder, file, t.image, str(t.width), str(t.height), t.media_type, t.title, t.description,
-                       t.url, t.kind)  # fmt: skip
-        text = "\0".join(fields)
-        if text.count("\0") != len(fields) - 1:  # a NUL in some page's text: that page is tagged by wait()
-            for at, index in enumerate(range(start, upto)):
-                if any("\0" in value for value in fields[at * _FIELDS : (at + 1) * _FIELDS]):
-                    self._mine.append(index)
-                    fields[at * _FIELDS : (at + 1) * _FIELDS] = _NO_PAGE
-            text = "\0".join(fields)
-        body = text.encode("utf-8", _TRANSPORT)
-        try:
-            proc.stdin.write(len(body).to_bytes(_HEADER_BYTES, "big") + body)
-            proc.stdin.flush()
-        except OSError:
-            pass  # the helper is gone: wait() tags what it did not
-
-    def wait(self) -> list[str]:
-        """Block until every page is tagged; returns a warning for each page that could not be."""
-        self._send(len(self._pages))
-        failed = self._finish()
-        redo = sorted(set(range(len(self._pages)) if failed is None else failed) | set(self._mine))
-        warnings = []
-        for index in redo:
-            ref, folder, file, tags = self._pages[index]
-            path = _joined(folder, file)
-            try:
-                tag_file(path, tags)
-            except (OSError, UnicodeDecodeError) as exc:
-                warnings.append(f"{ref}: the meta tags could not be added to {path}: {exc}")
-        self._pages = []
-        if len(warnings) > _WARNINGS_SHOWN:  # one cause (a site folder made read-only) should not bury the log
-            hidden = len(warnings) - _WARNINGS_SHOWN
-            warnings[_WARNINGS_SHOWN:] = [f"and {hidden} more pages whose meta tags could not be added"]
-        return warnings
-
-    def _finish(self) -> list[int] | None:
-        """End the helper's input and read its report: the pages it failed, or None if it did not finish."""
-        proc, report = self._proc, self._report
-        self._proc = self._report = None
-        if proc is None or report is None:
-            return None
-        try:
-            if proc.stdin is not None:
-                try:
-                    proc.stdin.write(bytes(_HEADER_BYTES))
-                    proc.stdin.close()
-                except OSError:
-                    pass
-            code = proc.wait()
-            report.seek(0)
-            lines = report.read().split(b"\n")
-        finally:
-            report.close()
-        if code != 0 or lines[-1] != _END:
-            return None
-        return [int(line.split(b"\t", 1)[0]) for line in lines[:-1]]
-
-    def cancel(self) -> None:
-        """Stop the helper (the build failed); pages it tagged stay tagged."""
-        proc, report = self._proc, self._report
-        self._proc = self._report = None
-        if proc is not None:
-            try:  # noqa: SIM105 (contextlib is not imported here)
-                proc.kill()
-            except OSError:
-                pass  # already gone
-            proc.wait()
-            if proc.stdin is not None:
-                proc.stdin.close()
-        if report is not None:
-            report.close()
-        self._pages = []
-
-
-def _joined(folder: str, file: str) -> str:
-    """The page's file, as MkDocs' ``File.abs_dest_path`` gives it."""
-    return os.path.normpath(os.path.join(folder, file))  # noqa: PTH118 (pathlib is not imported here)
-
-
-def _main() -> None:
-    stdin, out = sys.stdin.buffer, sys.stdout.buffer
-    index = 0
-    while True:
-        header = stdin.read(_HEADER_BYTES)
-        if len(header) < _HEADER_BYTES:
-            sys.exit(1)  # the parent went away: no report, so it tags what it still needs itself
-        size = int.from_bytes(header, "big")
-        if size == 0:
-            break
-        body = stdin.read(size)
-        if len(body) < size:
-            sys.exit(1)
-        fields = body.decode("utf-8", _TRANSPORT).split("\0")
-        for at in range(0, len(fields), _FIELDS):
-            folder, file, image, width, height, media_type, title, description, url, kind = fields[at : at + _FIELDS]
-            if file:
-                tags = CardTags(image, int(width), int(height), media_type, title, description, url, kind)
-                try:
-                    tag_file(_joined(folder, file), tags)
-                except (OSError, UnicodeDecodeError) as exc:
-                    out.write(f"{index}\t{exc}".replace("\n", " ").encode(errors="replace") + b"\n")
-            index += 1
-    out.write(_END)
-    out.flush()
-    os._exit(0)  # the interpreter's own shutdown took 5 ms, which the build would wait for
-
-
-if __name__ == "__main__":
-    _main()
