@@ -253,11 +253,13 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         site = self._site
         if site is None or not isinstance(page, Page):
             return ""
+        started = time.perf_counter()
         tags = site.tags.get(page.file.src_uri)
         if tags is None:
             return ""
         block = tag_lines(tags)
         self._written = (page, tags, block)
+        self._spent += time.perf_counter() - started
         return Markup(block)  # noqa: S704 (every value in it is escaped by tag_lines)
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:

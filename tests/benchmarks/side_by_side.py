@@ -217,8 +217,8 @@ def main() -> None:
         ratio = f"{m[key] / s[key]:.1f}x" if s[key] > 0 else "below the noise"
         print(f"| {label} | {m[key]:.2f} {unit} | {s[key]:.2f} {unit} | {ratio} |")
     low, high = interval["ratio"]
-    ratios = f"{low:.1f}x-{high:.1f}x" if math.isfinite(high) else f"over {low:.1f}x"
-    spans = {way: f"{a:.2f}-{b:.2f} ms" for way, (a, b) in interval.items() if way != "ratio"}
+    ratios = f"{low:.1f}x to {high:.1f}x" if math.isfinite(high) else f"{low:.1f}x or more"
+    spans = {way: f"{a:.2f} to {b:.2f} ms" for way, (a, b) in interval.items() if way != "ratio"}
     label = "warm, 95% interval of the median (bootstrap)"
     print(f"| {label} | {spans['material']} | {spans['social-cards']} | {ratios} |")
     nocard = [b.seconds for b in [*cold["none"], *warm["none"]]]
