@@ -243,7 +243,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         except SocialCardsError as exc:
             self._abandon()
             raise PluginError(f"social-cards: {exc}") from None
-        if self._site.tags:
+        if self._site.site_url:  # a first build's tags come as its cards are drawn, so not only if some are known yet
             write_tags_from_templates(env, self._tags_in_template)
         self._spent += time.perf_counter() - started
         return env
