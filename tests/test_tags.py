@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import html.parser
+from collections.abc import Callable
 
 import jinja2
 import pytest
@@ -190,3 +191,24 @@ def test_the_call_goes_only_where_the_template_reads_it_as_one(head_end: str, ca
     assert asked == (["p"] if called else [])
     assert written == (plain.replace("</head>", tag_lines(tags) + "</head>", 1) if called else plain)
     assert "social_cards" not in written
+
+
+def test_an_environment_given_the_call_twice_still_makes_it_once() -> None:
+    """A theme or plugin that keeps one Jinja environment across builds (``mkdocs serve``) gets the call
+    once, and the newest build's function answers it."""
+    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
+    env = jinja2.Environment(loader=jinja2.DictLoader({"base.html": _BASE}))
+    asked: list[str] = []
+
+    def renderer(build: str) -> Callable[[object], str]:
+        def render(page: object) -> str:
+            asked.append(build)
+            return Markup(tag_lines(tags))
+
+        return render
+
+    for build in ("first", "second"):
+        write_tags_from_templates(env, renderer(build))
+    page = env.get_template("base.html").render({"page": "p", "title": "t", "head": "", "body": "b"})
+    assert asked == ["second"]
+    assert page.count('property="og:image"') == 1
