@@ -123,14 +123,19 @@ def rounds(configs: dict[str, Path], count: int, label: str, *, cold: bool, tras
     return runs
 
 
-def overhead_ms(runs: dict[str, list[Build]], way: str, cards: int, *, cpu: bool = False) -> float:
-    """Median over the rounds of the way's build time minus the no-card build of the same round, per card.
+def differences_ms(runs: dict[str, list[Build]], way: str, cards: int, *, cpu: bool = False) -> list[float]:
+    """Each round's build time of ``way`` minus the no-card build of the same round, in ms per card.
 
     With ``cpu``, of the builds' CPU time instead of their wall time.
     """
     field = "cpu_seconds" if cpu else "seconds"
-    differences = (getattr(w, field) - getattr(b, field) for w, b in zip(runs[way], runs["none"], strict=True))
-    return statistics.median(differences) * 1000 / cards
+    pairs = zip(runs[way], runs["none"], strict=True)
+    return [(getattr(w, field) - getattr(b, field)) * 1000 / cards for w, b in pairs]
+
+
+def overhead_ms(runs: dict[str, list[Build]], way: str, cards: int, *, cpu: bool = False) -> float:
+    """Median over the rounds of :func:`differences_ms`."""
+    return statistics.median(differences_ms(runs, way, cards, cpu=cpu))
 
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -145,10 +150,7 @@ def warm_intervals(runs: dict[str, list[Build]], cards: dict[str, int]) -> dict[
     far the medians would move on another run of as many rounds on an equally noisy
     machine: what the single figure in the table does not say.
     """
-    differences = {
-        way: [(w.seconds - b.seconds) * 1000 / cards[way] for w, b in zip(runs[way], runs["none"], strict=True)]
-        for way in cards
-    }
+    differences = {way: differences_ms(runs, way, n) for way, n in cards.items()}
     count = len(runs["none"])
     draw = random.Random(0)
     samples: dict[str, list[float]] = {way: [] for way in (*cards, "ratio")}
@@ -189,19 +191,19 @@ def main() -> None:
     finally:
         trash.empty()
     rows = {}
+    counts: dict[str, int] = {}
     for way in ("material", "social-cards"):
         cards = list((root / way / "site/assets/images/social").rglob("*.png"))
-        n = max(1, len(cards))
+        n = counts[way] = max(1, len(cards))
         rows[way] = {
             "cold_ms": overhead_ms(cold, way, n),
             "warm_ms": overhead_ms(warm, way, n),
             "warm_cpu_ms": overhead_ms(warm, way, n, cpu=True),
             "peak_mb": max(b.peak_kb for b in [*cold[way], *warm[way]]) / 1024,
             "card_kb": statistics.mean(p.stat().st_size for p in cards) / 1000 if cards else 0.0,
-            "cards": n,
         }
         print(f"{way:13s} {len(cards)} cards", flush=True)
-    interval = warm_intervals(warm, {way: max(1, int(rows[way].pop("cards"))) for way in rows})
+    interval = warm_intervals(warm, counts)
     m, s = rows["material"], rows["social-cards"]
     print(f"\n{args.pages} pages, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
     print(f"{args.cold_runs} cold and {args.warm_runs} warm rounds; overheads are medians of per-round differences")
