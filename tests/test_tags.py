@@ -11,16 +11,15 @@ import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from markupsafe import Markup
 from mkdocs_social_cards.tags import (
     CardTags,
     _every_line,
     _line,
+    head_with_tags,
     insert_tags,
     remove_tags,
-    settle_tags,
     tag_lines,
-    write_tags_from_templates,
+    write_tags_in_heads,
 )  # fmt: skip
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
@@ -132,83 +131,132 @@ def test_a_tag_the_theme_wrote_in_any_case_is_not_written_again(theme: str, name
 
 
 _BASE = (
-    '<html><head><meta charset="utf-8"><title>{{ title }}</title>{{ head }}</head><body><p>{{ body }}</p></body></html>'
+    '<html><head><meta charset="utf-8"><title>{{ title | e }}</title>{{ head }}</head>'
+    "<body><p>{{ body | e }}</p></body></html>"
 )
-_HEADS = ["", '<meta property="og:title" content="theme">', "<script>'</head>'</script>", "<style>a{top:0}</style>"]
+_HEADS = {  # what the theme puts in the head, and the tags of ours it has already
+    "": set(),
+    '<meta property="og:title" content="theme">': {"og:title"},
+    '<META NAME="Twitter:Card" CONTENT="summary">': {"twitter:card"},
+    "<script>'</head>'</script>": set(),
+    "<style>a{top:0}</style>": set(),
+}
+_TAGS = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
 
 
-def _render(base: str, context: dict[str, object], tags: CardTags | None) -> tuple[str, list[object]]:
-    """``base`` rendered with ``context``; with ``tags``, by templates that write them, and who asked."""
-    env = jinja2.Environment(loader=jinja2.DictLoader({"base.html": base}))
+def _render(base: str, context: dict[str, object], tags: CardTags | None, **options: bool) -> tuple[str, list[object]]:
+    """``base`` rendered with ``context``; with ``tags``, by templates that add them to the head, and who asked."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({"base.html": base}), **options)
     asked: list[object] = []
     if tags is not None:
 
-        def render(page: object) -> str:
+        def head_filter(head: str, page: object) -> str:
             asked.append(page)
-            return Markup(tag_lines(tags))
+            return head_with_tags(head, tags, tag_lines(tags))
 
-        write_tags_from_templates(env, render)
+        write_tags_in_heads(env, head_filter)
     return env.get_template("base.html").render(context), asked
 
 
+def _lines_but(tags: CardTags, present: set[str]) -> str:
+    """The lines of ``tags`` whose names are not in ``present``, as a head without them would get them."""
+    return "".join(
+        _line(attr, name, html.escape(value)) + "\n" for attr, name, value in tags.pairs() if name not in present
+    )
+
+
 @settings(max_examples=150, deadline=None)
-@given(title=hostile_text(), description=hostile_text(), body=hostile_text(), head=st.sampled_from(_HEADS))
-def test_tags_a_template_wrote_end_as_tags_added_to_the_page(
-    title: str, description: str, body: str, head: str
-) -> None:
-    """Property: a page whose template wrote its tags ends, once checked, exactly as the same page rendered
-    without them and then tagged, whatever the page and the tags hold (lone surrogates, NUL, any script), with
-    the theme's own og:title in the head, or a "</head>" in a script before the real one."""
+@given(title=hostile_text(), description=hostile_text(), body=hostile_text(), head=st.sampled_from(list(_HEADS)))
+def test_a_template_adds_to_its_head_the_tags_it_lacks(title: str, description: str, body: str, head: str) -> None:
+    """Property: a page whose template tags its head is the same page rendered without them, with the tags its
+    head lacks just before the template's ``</head>`` (not the first ``</head>`` in its text: one in a script in
+    the head is script), whatever the page and the tags hold (lone surrogates, NUL, any script)."""
     tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", title, description, "https://example.org/")
     context = {"page": "the page", "title": title, "head": head, "body": body}
     written, asked = _render(_BASE, context, tags)
     plain, _ = _render(_BASE, context, None)
+    at = plain.rindex("</head>")  # the body's text is escaped: the template's own is the last
     assert asked == ["the page"]
-    assert settle_tags(written, tags, tag_lines(tags)) == insert_tags(plain, tags)
+    assert written == plain[:at] + _lines_but(tags, _HEADS[head]) + plain[at:]
+    if head != "<script>'</head>'</script>":
+        assert written == insert_tags(plain, tags)
 
 
 @pytest.mark.parametrize(
-    ("head_end", "called"),
+    ("head", "filtered"),
     [
-        ("</head>", True),
-        ("{% if page %}<link>{% endif %}\n</head>", True),
-        ("{%- if page -%}<link>{%- endif -%}</head>", True),
-        ("{# </head> #}</head>", False),
-        ("{% raw %}</head>{% endraw %}</head>", False),
-        ('{{ "</head>" }}</head>', False),
-        ('{% set x = "</head>" %}</head>', False),
-        ("</HEAD>", False),
+        ("<head>{{ title }}</head>", True),
+        ('<head lang="en">{{ title }}</head>', True),
+        ("<head>{% if page %}<link>{% endif %}\n</head>", True),
+        ("<head>{%- if page -%}<link>{%- endif -%}</head>", True),
+        ("<head>{% block meta %}{% set x = 1 %}{{ x }}{% endblock %}</head>", True),
+        ("{# <head> #}<head></head>", False),
+        ("<head>{# </head> #}</head>", False),
+        ("{% raw %}<head>{% endraw %}</head>", False),
+        ('{{ "<head>" }}</head>', False),
+        ("{% if page %}<head>{% endif %}</head>", False),
+        ("<head>{% if page %}</head>{% endif %}", False),
+        ("<head>{% set x = 1 %}</head>{{ x }}", False),
+        ("<head>{% import 'm.html' as m %}</head>", False),
+        ("<head>{% if page %}{% set x = 1 %}{% endif %}</head>{{ x }}", False),
+        ("<head>{% macro m() %}{% endmacro %}</head>{{ m() }}", False),
+        ("<header></header>", False),
+        ("<HEAD></HEAD>", False),
     ],
 )
-def test_the_call_goes_only_where_the_template_reads_it_as_one(head_end: str, called: bool) -> None:
-    """Where Jinja's lexer would read the call as text (a comment, a raw block, a string) or there is no
-    plain ``</head>``, the template is left as it was; the page is tagged as it is written instead."""
-    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
-    base = _BASE.replace("</head>", head_end, 1)
-    context = {"page": "p", "title": "t", "head": "", "body": "b"}
-    written, asked = _render(base, context, tags)
-    plain, _ = _render(base, context, None)
-    assert asked == (["p"] if called else [])
-    assert written == (plain.replace("</head>", tag_lines(tags) + "</head>", 1) if called else plain)
-    assert "social_cards" not in written
+def test_the_filter_goes_only_around_a_whole_head_that_sets_no_name(head: str, filtered: bool) -> None:
+    """Where Jinja would read the filter's statements as text (a comment, a raw block, a string), where the head
+    is not a whole section of the template, or where the section would keep to itself a name the rest of the
+    template reads, the template is left as it was; the page is tagged as it is written instead."""
+    base = "<html>" + head + "<body>{{ page }}</body></html>"
+    context = {"page": "p", "title": "t"}
+    loader = jinja2.DictLoader({"base.html": base, "m.html": ""})
+    env = jinja2.Environment(loader=loader)
+    plain = jinja2.Environment(loader=loader).get_template("base.html").render(context)
+    asked: list[object] = []
+    write_tags_in_heads(env, lambda head, page: asked.append(page) or head + "<meta added>")
+    written = env.get_template("base.html").render(context)
+    assert asked == (["p"] if filtered else [])
+    assert written == (plain.replace("</head>", "<meta added></head>", 1) if filtered else plain)
 
 
-def test_an_environment_given_the_call_twice_still_makes_it_once() -> None:
-    """A theme or plugin that keeps one Jinja environment across builds (``mkdocs serve``) gets the call
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"autoescape": True},
+        {"trim_blocks": True},
+        {"lstrip_blocks": True},
+        {"trim_blocks": True, "lstrip_blocks": True},
+    ],
+    ids=lambda o: "+".join(o) or "default",
+)
+def test_the_filter_leaves_the_text_around_it_as_it_was(options: dict[str, bool]) -> None:
+    """However the environment trims whitespace or escapes, the page is the plain page plus its tags: not one
+    newline or space taken, no tag escaped."""
+    base = "<html>\n  <head>\n    <title>{{ title }}</title>\n  </head>\n  <body>{{ body }}</body>\n</html>\n"
+    context = {"page": "p", "title": "a & b", "body": "<p>x</p>"}
+    written, asked = _render(base, context, _TAGS, **options)
+    plain, _ = _render(base, context, None, **options)
+    assert asked == ["p"]
+    assert written == plain.replace("</head>", tag_lines(_TAGS) + "</head>")
+
+
+def test_an_environment_given_the_filter_twice_still_filters_once() -> None:
+    """A theme or plugin that keeps one Jinja environment across builds (``mkdocs serve``) gets the filter
     once, and the newest build's function answers it."""
-    tags = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")
     env = jinja2.Environment(loader=jinja2.DictLoader({"base.html": _BASE}))
     asked: list[str] = []
 
-    def renderer(build: str) -> Callable[[object], str]:
-        def render(page: object) -> str:
+    def head_filter(build: str) -> Callable[[str, object], str]:
+        def add(head: str, page: object) -> str:
             asked.append(build)
-            return Markup(tag_lines(tags))
+            return head_with_tags(head, _TAGS, tag_lines(_TAGS))
 
-        return render
+        return add
 
     for build in ("first", "second"):
-        write_tags_from_templates(env, renderer(build))
+        write_tags_in_heads(env, head_filter(build))
     page = env.get_template("base.html").render({"page": "p", "title": "t", "head": "", "body": "b"})
     assert asked == ["second"]
     assert page.count('property="og:image"') == 1

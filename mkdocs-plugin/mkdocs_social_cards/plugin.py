@@ -5,9 +5,9 @@ before any page is written) all cards go through one batch: one pass of
 lookups, after which every card's key and size are known. While MkDocs writes
 the pages (on one core), the misses are drawn in a process pool and the cached
 cards verified and linked into the site by a helper process. The theme's
-templates write each page's tags where its head ends, as MkDocs renders it
-(``on_post_page`` checks them; a theme without that place gets them added
-there). ``on_post_build`` waits for the pool and the helper, draws any
+templates pass each page's head through a filter that adds the tags it lacks, as
+MkDocs renders the page (a theme without a head to filter gets them in
+``on_post_page``). ``on_post_build`` waits for the pool and the helper, draws any
 card the cache failed to serve, takes the tags out of any page whose card could
 not be made, and logs the summary. The work lives in
 :mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from markupsafe import Markup
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -39,7 +38,7 @@ from social_cards.pool import RenderPool
 from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR, Store
 
 from .cards import Settings, SiteCards, check_cards_dir
-from .tags import CardTags, insert_tags, settle_tags, tag_lines, write_tags_from_templates
+from .tags import head_with_tags, insert_tags, write_tags_in_heads
 
 __all__ = ["PrerenderJob", "Prerendered", "SocialCardsPlugin", "settings_from"]
 
@@ -160,8 +159,8 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._workers: int | None = None
         self._pool: RenderPool | None = None
         self._store: Store | None = None
-        self._written: tuple[Page, CardTags, str] | None = None
-        """The page whose template last wrote its tags, its tags and what was written."""
+        self._headed: Page | None = None
+        """The page whose head the theme's template last passed through :meth:`_tags_in_head`."""
         self._spent = 0.0
         self._serving = False
         self.prerender: PrerenderJob | None = None
@@ -173,7 +172,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         self._abandon()  # what an earlier `mkdocs serve` build left when it failed
         self._site = None
-        self._written = None
+        self._headed = None
         self._spent = 0.0
         started = time.perf_counter()
         if not self.config.enabled:
@@ -244,30 +243,28 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             self._abandon()
             raise PluginError(f"social-cards: {exc}") from None
         if self._site.site_url:  # a first build's tags come as its cards are drawn, so not only if some are known yet
-            write_tags_from_templates(env, self._tags_in_template)
+            write_tags_in_heads(env, self._tags_in_head)
         self._spent += time.perf_counter() - started
         return env
 
-    def _tags_in_template(self, page: object) -> str:
-        """The tags of ``page``, for its template to write where its head ends (see on_post_page)."""
+    def _tags_in_head(self, head: str, page: object) -> str:
+        """``page``'s head, as its template rendered it, with the tags it lacks (see on_post_page)."""
         site = self._site
         if site is None or not isinstance(page, Page):
-            return ""
+            return head
         started = time.perf_counter()
-        tags = site.tags.get(page.file.src_uri)
-        if tags is None:
-            return ""
-        block = tag_lines(tags)
-        self._written = (page, tags, block)
+        ref = page.file.src_uri
+        block = site.blocks.get(ref)  # made with the tags, before any page is written
+        if block is None:
+            return head
+        head = head_with_tags(head, site.tags[ref], block)
+        self._headed = page
         self._spent += time.perf_counter() - started
-        return Markup(block)  # noqa: S704 (every value in it is escaped by tag_lines)
+        return head
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        written, self._written = self._written, None
-        if written is not None and written[0] is page:  # the template wrote the tags: only check them
-            started = time.perf_counter()
-            output = settle_tags(output, written[1], written[2])
-            self._spent += time.perf_counter() - started
+        headed, self._headed = self._headed, None
+        if headed is page:  # its template tagged its head
             return output
         tags = self._site.tags.get(page.file.src_uri) if self._site is not None else None
         if tags is None:

@@ -1,9 +1,8 @@
 """Open Graph and Twitter meta tags: built escaped, added to a page's head once each.
 
-The theme's templates write a page's tags where its head ends, as MkDocs renders the
-page (:func:`write_tags_from_templates`); :func:`settle_tags` then checks the page
-and, when the head already had some of the tags, takes the block apart and adds only
-the others. A page whose template has no place for them gets them from
+The theme's templates pass each page's head, as MkDocs renders it, through a filter
+that adds the tags the head lacks at its end (:func:`write_tags_in_heads`,
+:func:`head_with_tags`). A page whose template has no head to filter gets them from
 :func:`insert_tags`, as MkDocs writes it.
 """
 
@@ -15,8 +14,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import jinja2
+from jinja2 import nodes
+from markupsafe import Markup
 
-__all__ = ["CardTags", "insert_tags", "remove_tags", "settle_tags", "tag_lines", "write_tags_from_templates"]
+__all__ = ["CardTags", "head_with_tags", "insert_tags", "remove_tags", "tag_lines", "write_tags_in_heads"]
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _EXISTING = re.compile(
@@ -181,69 +182,93 @@ def insert_tags(page_html: str, tags: CardTags) -> str:
     return f"{page_html[:end]}{block}{page_html[end:]}"
 
 
-def settle_tags(page_html: str, tags: CardTags, block: str) -> str:
-    """``page_html``, in which the theme's template wrote ``block`` (:func:`tag_lines`), made what
-    :func:`insert_tags` would have made of the page without it.
-
-    The usual page, with ``block`` just before its first ``</head>`` and no such tag
-    before it, is that already; any other is taken apart and tagged again.
-    """
-    end = _head_end(page_html)
-    at = end - len(block)
-    if end >= 0 and at >= 0 and page_html.startswith(block, at) and not _present(page_html, at):
-        return page_html
-    at = page_html.find(block)
-    if at >= 0:
-        page_html = page_html[:at] + page_html[at + len(block) :]
-    return insert_tags(page_html, tags)
-
-
-_CALL_NAME = "social_cards_meta_tags"
-_CALL = "{{ " + _CALL_NAME + "(page) }}"
-_CALL_TOKENS = [
-    ("variable_begin", "{{"), ("name", _CALL_NAME), ("operator", "("), ("name", "page"), ("operator", ")"),
-    ("variable_end", "}}"),
+_FILTER = "social_cards_head"
+# "+" keeps the text around the two statements as it was in an environment that trims blocks.
+_OPENING, _CLOSING = "{%+ filter " + _FILTER + "(page) +%}", "{%+ endfilter +%}"
+_OPENING_TOKENS = [
+    ("block_begin", "{%+"), ("name", "filter"), ("name", _FILTER), ("operator", "("), ("name", "page"),
+    ("operator", ")"), ("block_end", "+%}"),
 ]  # fmt: skip
+_HEAD_START = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
+_SETS_NAMES = (nodes.Assign, nodes.AssignBlock, nodes.Import, nodes.FromImport, nodes.Macro)
+"""Statements whose names a ``filter`` section would keep to itself (those inside a ``block`` already are)."""
 
 
-def write_tags_from_templates(env: jinja2.Environment, render: Callable[[object], str]) -> None:
-    """Have the theme's templates call ``render(page)`` just before their ``</head>``.
+_Source = tuple[str, str | None, Callable[[], bool] | None]
+"""What a Jinja loader's ``get_source`` returns."""
 
-    Each template is changed as it is loaded, and only where Jinja's lexer reads the
-    call as a call (not in a comment, a ``raw`` block or a string). A page whose
-    templates have no such place is rendered as before; :func:`insert_tags` tags it.
+
+def write_tags_in_heads(env: jinja2.Environment, head_filter: Callable[[str, object], str]) -> None:
+    """Have the theme's templates pass each page's rendered head through ``head_filter(head, page)``.
+
+    The head (what a template renders between ``<head>`` and ``</head>``) goes through
+    a Jinja ``filter`` section, put in as each template is loaded; the filter returns
+    the head with the tags it lacks added at its end. A template is changed only where
+    Jinja reads both ends as statements (not in a comment, a ``raw`` block or a string)
+    and the head is a whole section of it that sets no name the rest of the template
+    could read. A page whose templates have no such head is rendered as before;
+    :func:`insert_tags` tags it.
     """
     loader = env.loader
     if loader is None:
         return
-    if _CALL_NAME in env.globals:  # this environment's templates already make the call: only the target changes
-        env.globals[_CALL_NAME] = render
+    known = _FILTER in env.filters  # an environment kept across builds: its templates already call it
+    if env.autoescape is False:
+        env.filters[_FILTER] = head_filter
+    else:  # a plain string from a filter section would be escaped; the tags are escaped already
+
+        def escaped(head: str, page: object) -> str:
+            return Markup(head_filter(head, page))  # noqa: S704 (see tag_lines)
+
+        env.filters[_FILTER] = escaped
+    if known:
         return
     get_source = loader.get_source
 
-    def with_call(environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def with_filter(
+        environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
         source, filename, uptodate = get_source(environment, template)
-        return _with_call(environment, source), filename, uptodate
+        return _with_head_filter(environment, source), filename, uptodate
 
-    loader.get_source = with_call  # type: ignore[method-assign]  # this environment's loader only
-    env.globals[_CALL_NAME] = render
+    loader.get_source = with_filter  # type: ignore[method-assign]  # this environment's loader only
 
 
-def _with_call(env: jinja2.Environment, source: str) -> str:
-    """``source`` with the call before its first ``</head>``, if the lexer reads it there as a call."""
-    at = source.find("</head>")
-    if at < 0:
+def _with_head_filter(env: jinja2.Environment, source: str) -> str:
+    """``source`` with its head in a ``filter`` section, where that changes nothing else; else ``source``."""
+    start = _HEAD_START.search(source)
+    if start is None:
         return source
-    # The text before the call is lexed with it (1.0-1.7 ms for the mkdocs, readthedocs and
-    # material base templates, once a build): inside a comment, a raw block or a string, the
-    # call would be read as text.
+    opened, end = start.end(), source.find("</head>", start.end())
+    if end < 0:
+        return source
     try:
-        tokens = [(kind, value) for _, kind, value in env.lex(source[:at] + _CALL) if kind != "whitespace"]
+        # The text before the head, lexed with the opening: inside a comment, a raw block or a
+        # string, the statement would be read as text. Then the head alone, parsed: it must be
+        # one whole section (no statement opened before it and closed in it, or the reverse).
+        before = [(kind, value) for _, kind, value in env.lex(source[:opened] + _OPENING) if kind != "whitespace"]
+        head = env.parse(_OPENING + source[opened:end] + _CLOSING)
     except jinja2.TemplateSyntaxError:
         return source
-    if tokens[-len(_CALL_TOKENS) :] != _CALL_TOKENS:
+    if before[-len(_OPENING_TOKENS) :] != _OPENING_TOKENS:
         return source
-    return f"{source[:at]}{_CALL}{source[at:]}"
+    if len(head.body) != 1 or not isinstance(head.body[0], nodes.FilterBlock) or _sets_names(head.body[0]):
+        return source
+    return f"{source[:opened]}{_OPENING}{source[opened:end]}{_CLOSING}{source[end:]}"
+
+
+def _sets_names(node: nodes.Node) -> bool:
+    """Whether ``node`` holds, outside any ``block``, a statement that sets a name."""
+    for child in node.iter_child_nodes():
+        if isinstance(child, _SETS_NAMES) or (not isinstance(child, nodes.Block) and _sets_names(child)):
+            return True
+    return False
+
+
+def head_with_tags(head: str, tags: CardTags, block: str) -> str:
+    """A rendered head with the tags it lacks at its end; ``block`` is :func:`tag_lines` of ``tags``."""
+    present = _present(head, len(head))
+    return f"{head}{_lines(tags, present) if present else block}"
 
 
 def remove_tags(page_html: str, tags: CardTags) -> str:
