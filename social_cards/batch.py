@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .errors import SocialCardsError
 from .output import OutputFormat
@@ -90,17 +90,13 @@ class CardResult:
     cached: bool
 
 
-class Recalled(NamedTuple):
-    """A card whose key the caller recalled by fingerprint (``Store.recall``), and where it goes.
+Recalled = tuple[str, str, int, int, str | None]
+"""A card whose key the caller recalled by fingerprint (``Store.recall``): its ref, key, width,
+height, and where it goes (see :meth:`Batch.serve_recalled`).
 
-    A tuple: a warm build hands the batch one per page (see :meth:`Batch.serve_recalled`).
-    """
-
-    ref: str
-    key: str
-    width: int
-    height: int
-    target: str | None
+A plain tuple, like ``placement.Slot``: the batch keeps one per page of a warm build until it
+ends, and the collector stops tracking plain tuples of strings and numbers.
+"""
 
 
 @dataclass(slots=True)
@@ -273,10 +269,10 @@ class Batch:
         ``request_for(ref)``, like any other request.
         """
         self.report.cards += len(cards)
-        served = self.store.materialize_many(((card.key, card.target) for card in cards), later=True)
+        served = self.store.materialize_many(((key, target) for _, key, _, _, target in cards), later=True)
         missing = 0
         for card in cards:
-            if card.key not in served:
+            if card[1] not in served:
                 missing += 1
                 self._misses.put(_known(card, request_for))
         self._recalled.append((cards, request_for))
@@ -324,7 +320,7 @@ class Batch:
         self._placing = None
         retry = [item for key in failed for item in self._unverified.get(key, ())]
         if failed:
-            retry += [_known(c, request_for) for cards, request_for in self._recalled for c in cards if c.key in failed]
+            retry += [_known(c, request_for) for cards, request_for in self._recalled for c in cards if c[1] in failed]
         self._unverified.clear()
         self._recalled = []
         self.report.cached -= len(retry)
@@ -526,7 +522,8 @@ class _Pending:
 
 def _known(card: Recalled, request_for: Callable[[str], CardRequest]) -> _Pending:
     """A recalled card that must be drawn after all, as a request its caller already knows of."""
-    return _Pending(request_for(card.ref), card.key, card.width, card.height, None, card.target, announced=True)
+    ref, key, width, height, target = card
+    return _Pending(request_for(ref), key, width, height, None, target, announced=True)
 
 
 def _failing(reason: str) -> Callable[[], CardSpec]:

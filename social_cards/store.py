@@ -599,7 +599,7 @@ class Store:
             found = files.get(key)
             if found is not None:
                 keys.append(key)
-                slots.append(Slot(prefix + found.file, found.size, found.digest, target))
+                slots.append((prefix + found.file, found.size, found.digest, target))
         self._counts["misses"] += len(unique) - len(files)
         if later:
             self._queued_keys += keys
@@ -612,7 +612,7 @@ class Store:
         mine: list[int] = []
         theirs: list[int] = []
         for i, slot in enumerate(slots):
-            (theirs if hash(os.path.dirname(slot.target)) % 2 else mine).append(i)  # noqa: PTH120
+            (theirs if hash(os.path.dirname(slot[3])) % 2 else mine).append(i)  # noqa: PTH120
         helper = Placement([slots[i] for i in theirs])
         failed = {mine[i]: outcome for i, outcome in place_all([slots[i] for i in mine]).items()}
         failed.update((theirs[i], outcome) for i, outcome in helper.wait().items())
@@ -648,7 +648,7 @@ class Store:
         """
         current = self._files(list({keys[i] for i in failed}))
         root = str(self.root)
-        moved = [i for i in failed if keys[i] in current and f"{root}/{current[keys[i]].file}" != slots[i].source]
+        moved = [i for i in failed if keys[i] in current and f"{root}/{current[keys[i]].file}" != slots[i][0]]
         if not moved:
             return failed
         if self._memo_name is not None:
@@ -656,7 +656,7 @@ class Store:
         retry = []
         for i in moved:
             file, size, digest = current[keys[i]]
-            retry.append(Slot(f"{root}/{file}", size, digest, slots[i].target))
+            retry.append((f"{root}/{file}", size, digest, slots[i][3]))
         again = place_all(retry)
         placed_again = set(moved)
         still = {i: outcome for i, outcome in failed.items() if i not in placed_again}

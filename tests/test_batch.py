@@ -242,9 +242,8 @@ def test_recalled_cards_are_placed_and_those_gone_or_damaged_drawn(tmp_path: Pat
             asked.append(ref)
             return CardRequest(ref, lambda: specs[ref])
 
-        cards = [
-            Recalled(name, spec.key, spec.width, spec.height, f"{tmp_path}/site/{name}.png")
-            for name, spec in specs.items()
+        cards: list[Recalled] = [
+            (name, spec.key, spec.width, spec.height, f"{tmp_path}/site/{name}.png") for name, spec in specs.items()
         ]
         batch = Batch(store, pool)
         batch.start(LOOKUP_CHUNK)

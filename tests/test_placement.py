@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from social_cards.placement import Placement, Slot, place_all
 AWKWARD = ["plain", "with space", "tab\there", "new\nline", "café ☕", "日本語", "nul-free \\ back"]
 
 
-def _cards(folder: Path, count: int, size: int = 3_000) -> list[Slot]:
-    """Read-only value files, as the store keeps them, each with its length and digest."""
+def _cards(folder: Path, count: int, size: int = 3_000, target: Callable[[int], str] = lambda i: "") -> list[Slot]:
+    """Read-only value files, as the store keeps them, each with its length, digest and ``target(i)``."""
     folder.mkdir(parents=True, exist_ok=True)
     slots = []
     for i in range(count):
@@ -24,12 +25,12 @@ def _cards(folder: Path, count: int, size: int = 3_000) -> list[Slot]:
         source = folder / f"{i}.val"
         source.write_bytes(data)
         source.chmod(0o444)
-        slots.append(Slot(str(source), size, xxhash.xxh3_128_hexdigest(data), ""))
+        slots.append((str(source), size, xxhash.xxh3_128_hexdigest(data), target(i)))
     return slots
 
 
 def _damage(slot: Slot) -> None:
-    path = Path(slot.source)
+    path = Path(slot[0])
     path.chmod(0o644)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -39,29 +40,30 @@ def _damage(slot: Slot) -> None:
 @pytest.mark.parametrize("where", ["helper", "here"])
 def test_cards_are_linked_and_damage_is_reported(tmp_path: Path, where: str) -> None:
     """Intact cards become hard links at their targets, whatever their names; a flipped bit is reported, not placed."""
-    slots = [
-        slot._replace(target=str(tmp_path / "site" / f"{name}-{i}" / f"{name}.png"))
-        for i, (slot, name) in enumerate(zip(_cards(tmp_path / "cache", len(AWKWARD)), AWKWARD, strict=True))
-    ]
+    slots = _cards(
+        tmp_path / "cache",
+        len(AWKWARD),
+        target=lambda i: str(tmp_path / "site" / f"{AWKWARD[i]}-{i}" / f"{AWKWARD[i]}.png"),
+    )
     _damage(slots[3])
     (tmp_path / "cache" / "gone").mkdir()
-    missing = Slot(str(tmp_path / "cache" / "gone" / "x.val"), 10, "0" * 32, str(tmp_path / "site" / "x.png"))
+    missing: Slot = (str(tmp_path / "cache" / "gone" / "x.val"), 10, "0" * 32, str(tmp_path / "site" / "x.png"))
     slots.append(missing)
     failed = Placement(slots).wait() if where == "helper" else place_all(slots)
     assert set(failed) == {3, len(slots) - 1}
     assert failed[3][0] == "damaged" and "differ" in failed[3][1]
     assert failed[len(slots) - 1][0] == "miss"
-    for i, slot in enumerate(slots[:-1]):
+    for i, (source, _, _, target) in enumerate(slots[:-1]):
         if i == 3:
-            assert not Path(slot.target).exists()
+            assert not Path(target).exists()
         else:
-            assert Path(slot.target).read_bytes() == Path(slot.source).read_bytes()
-            assert os.path.samefile(slot.source, slot.target)
+            assert Path(target).read_bytes() == Path(source).read_bytes()
+            assert os.path.samefile(source, target)
 
 
 def test_a_helper_that_dies_loses_nothing(tmp_path: Path) -> None:
     """Kill the helper at once: waiting places every card here instead, and reports the same damage."""
-    slots = [s._replace(target=str(tmp_path / "site" / f"{i}.png")) for i, s in enumerate(_cards(tmp_path / "c", 300))]
+    slots = _cards(tmp_path / "c", 300, target=lambda i: str(tmp_path / "site" / f"{i}.png"))
     _damage(slots[7])
     placement = Placement(slots)
     assert placement._proc is not None, "the helper should have started"
@@ -74,20 +76,20 @@ def test_a_helper_that_dies_loses_nothing(tmp_path: Path) -> None:
 
 def test_placing_again_over_placed_cards_is_harmless(tmp_path: Path) -> None:
     """A second placement (a helper that died half way, then the fallback) finds its own links and keeps them."""
-    slots = [s._replace(target=str(tmp_path / "site" / f"{i}.png")) for i, s in enumerate(_cards(tmp_path / "c", 20))]
+    slots = _cards(tmp_path / "c", 20, target=lambda i: str(tmp_path / "site" / f"{i}.png"))
     assert place_all(slots[:10]) == {}
     assert Placement(slots).wait() == {}
-    assert all(os.path.samefile(s.source, s.target) for s in slots)
+    assert all(os.path.samefile(source, target) for source, _, _, target in slots)
 
 
 def test_a_stale_copy_at_the_target_is_replaced(tmp_path: Path) -> None:
     """A different file already at the target (an older card) is replaced by the cached one."""
-    (slot,) = _cards(tmp_path / "c", 1)
     target = tmp_path / "site" / "card.png"
+    (slot,) = _cards(tmp_path / "c", 1, target=lambda i: str(target))
     target.parent.mkdir()
     target.write_bytes(b"old card")
-    assert place_all([slot._replace(target=str(target))]) == {}
-    assert target.read_bytes() == Path(slot.source).read_bytes()
+    assert place_all([slot]) == {}
+    assert target.read_bytes() == Path(slot[0]).read_bytes()
 
 
 def test_the_helper_reads_back_every_name_it_is_sent() -> None:
@@ -95,6 +97,6 @@ def test_the_helper_reads_back_every_name_it_is_sent() -> None:
     from social_cards.placement import _decode_slots, _encode
 
     names = [*AWKWARD, os.fsdecode(b"undecodable \xff\xfe name")]
-    slots = [Slot(f"/cache/{name}.val", i, f"{i:032x}", f"/site/{name}.png") for i, name in enumerate(names)]
+    slots: list[Slot] = [(f"/cache/{name}.val", i, f"{i:032x}", f"/site/{name}.png") for i, name in enumerate(names)]
     assert _decode_slots(_encode(slots)) == slots
     assert _encode(slots[-1:]).startswith(b"/cache/undecodable \xff\xfe name.val\0")

@@ -409,7 +409,7 @@ class SiteCards:
                 continue
             key, width, height = hit
             path = self._site_path(data, key)  # once, for both the file and the tags
-            recalled.append(Recalled(data.ref, key, width, height, self._placed_at(path)))
+            recalled.append((data.ref, key, width, height, self._placed_at(path)))
             self._tags_of(data, path, width, height)
         batch.serve_recalled(recalled, self._request_for)
         batch.end_input()
