@@ -417,8 +417,8 @@ def test_theme_tags_are_not_duplicated(tmp_path: Path) -> None:
 
 
 def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_written(tmp_path: Path) -> None:
-    """A theme whose head ends as ``</HEAD>`` (no plain ``</head>`` for its template to write the tags
-    before): every page still gets each tag once, added as MkDocs writes it."""
+    """A theme whose head ends as ``</HEAD>`` (no plain ``</head>``: no head for the filter to go around):
+    every page still gets each tag once, added as MkDocs writes it."""
     config = write_site(
         tmp_path, BASIC_CONFIG + "theme:\n  name: null\n  custom_dir: bare\n", {"index.md": "# Home\n", "a.md": "# A\n"}
     )
