@@ -225,9 +225,7 @@ def write_tags_in_heads(env: jinja2.Environment, head_filter: Callable[[str, obj
         return
     get_source = loader.get_source
 
-    def with_filter(
-        environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def with_filter(environment: jinja2.Environment, template: str) -> _Source:
         source, filename, uptodate = get_source(environment, template)
         return _with_head_filter(environment, source), filename, uptodate
 
