@@ -200,6 +200,7 @@ def test_a_template_adds_to_its_head_the_tags_it_lacks(title: str, description: 
         ("<head>{% import 'm.html' as m %}</head>", False),
         ("<head>{% if page %}{% set x = 1 %}{% endif %}</head>{{ x }}", False),
         ("<head>{% macro m() %}{% endmacro %}</head>{{ m() }}", False),
+        ("{% filter upper %}<head>{% endfilter %}{% filter lower %}</head>{% endfilter %}", False),
         ("<header></header>", False),
         ("<HEAD></HEAD>", False),
     ],

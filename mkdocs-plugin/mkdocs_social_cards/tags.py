@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 import jinja2
 from jinja2 import nodes
-from markupsafe import Markup
 
 __all__ = ["CardTags", "head_with_tags", "insert_tags", "remove_tags", "tag_lines", "write_tags_in_heads"]
 
@@ -213,14 +212,7 @@ def write_tags_in_heads(env: jinja2.Environment, head_filter: Callable[[str, obj
     if loader is None:
         return
     known = _FILTER in env.filters  # an environment kept across builds: its templates already call it
-    if env.autoescape is False:
-        env.filters[_FILTER] = head_filter
-    else:  # a plain string from a filter section would be escaped; the tags are escaped already
-
-        def escaped(head: str, page: object) -> str:
-            return Markup(head_filter(head, page))  # noqa: S704 (see tag_lines)
-
-        env.filters[_FILTER] = escaped
+    env.filters[_FILTER] = head_filter  # what a filter section gives is not escaped, even with autoescape
     if known:
         return
     get_source = loader.get_source
