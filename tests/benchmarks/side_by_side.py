@@ -1,6 +1,7 @@
 """Side by side: one generated MkDocs site built without cards, with Material's social plugin, and with social-cards.
 
     python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 30] [--keep DIR]
+    python tests/benchmarks/side_by_side.py --pages 10000 --without-material [--warm-runs 20]
 
 Each way is built cold (caches emptied) several times, then warm several times,
 the three ways taking turns in each round (in a rotating order, with what the
@@ -29,6 +30,10 @@ makes no network request: both plugins use the Inter font, and before the first
 Material build the script copies Inter (bundled with social-cards) into Material's
 font cache folder (``.cache/plugin/social/fonts/Inter``), where Material looks
 before it downloads anything. Linux only (memory is read from /proc).
+
+With ``--without-material`` only the no-card build and social-cards take turns, and
+the report gives social-cards' overheads alone, warm also per 10,000 pages: at 10,000
+pages Material's cold builds alone would take most of an hour.
 """
 
 from __future__ import annotations
@@ -159,10 +164,13 @@ def warm_intervals(runs: dict[str, list[Build]], cards: dict[str, int]) -> dict[
         medians = {way: statistics.median(differences[way][i] for i in picked) for way in cards}
         for way, value in medians.items():
             samples[way].append(value)
-        ours = medians["social-cards"]
-        samples["ratio"].append(medians["material"] / ours if ours > 0 else math.inf)
+        if "material" in medians:
+            ours = medians["social-cards"]
+            samples["ratio"].append(medians["material"] / ours if ours > 0 else math.inf)
     out = {}
     for name, values in samples.items():
+        if not values:
+            continue
         values.sort()
         out[name] = (values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
     return out
@@ -174,10 +182,12 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--without-material", action="store_true", help="only the no-card build and social-cards")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    ways = {way: plugins for way, plugins in WAYS.items() if not (args.without_material and way == "material")}
     configs: dict[str, Path] = {}
-    for way, plugins in WAYS.items():
+    for way, plugins in ways.items():
         site = root / way
         shutil.rmtree(site, ignore_errors=True)
         config = configs[way] = make_site(site, args.pages, plugins=plugins)
@@ -192,7 +202,7 @@ def main() -> None:
         trash.empty()
     rows = {}
     counts: dict[str, int] = {}
-    for way in ("material", "social-cards"):
+    for way in (w for w in ways if w != "none"):
         cards = list((root / way / "site/assets/images/social").rglob("*.png"))
         n = counts[way] = max(1, len(cards))
         rows[way] = {
@@ -204,9 +214,12 @@ def main() -> None:
         }
         print(f"{way:13s} {len(cards)} cards", flush=True)
     interval = warm_intervals(warm, counts)
-    m, s = rows["material"], rows["social-cards"]
     print(f"\n{args.pages} pages, {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
     print(f"{args.cold_runs} cold and {args.warm_runs} warm rounds; overheads are medians of per-round differences")
+    if args.without_material:
+        report_ours(rows["social-cards"], interval["social-cards"], counts["social-cards"], cold, warm)
+        return
+    m, s = rows["material"], rows["social-cards"]
     print("| | Material social | social-cards | ratio |")
     print("|---|---|---|---|")
     for label, key, unit in [
@@ -223,12 +236,45 @@ def main() -> None:
     spans = {way: f"{a:.2f} to {b:.2f} ms" for way, (a, b) in interval.items() if way != "ratio"}
     label = "warm, 95% interval of the median (bootstrap)"
     print(f"| {label} | {spans['material']} | {spans['social-cards']} | {ratios} |")
+    print(f"| no-card build (median, range) | {no_card_spread(cold, warm)} | | |")
+    print_own_summary(cold, warm)
+
+
+def no_card_spread(cold: dict[str, list[Build]], warm: dict[str, list[Build]]) -> str:
     nocard = [b.seconds for b in [*cold["none"], *warm["none"]]]
-    spread = f"{statistics.median(nocard):.2f} s ({min(nocard):.2f}-{max(nocard):.2f})"
-    print(f"| no-card build (median, range) | {spread} | | |")
+    return f"{statistics.median(nocard):.2f} s ({min(nocard):.2f}-{max(nocard):.2f})"
+
+
+def print_own_summary(cold: dict[str, list[Build]], warm: dict[str, list[Build]]) -> None:
     own_cold = statistics.median(b.own for b in cold["social-cards"])
     own_warm = statistics.median(b.own for b in warm["social-cards"])
     print(f"\nsocial-cards' own summary (median): cold {own_cold:.2f} s, warm {own_warm:.2f} s")
+
+
+def report_ours(
+    row: dict[str, float],
+    interval: tuple[float, float],
+    cards: int,
+    cold: dict[str, list[Build]],
+    warm: dict[str, list[Build]],
+) -> None:
+    """social-cards' overheads alone (``--without-material``), warm also in seconds per 10,000 pages."""
+    per_10k = 10_000 / 1000  # ms per card -> s per 10,000 cards
+    print("| | social-cards |")
+    print("|---|---|")
+    print(f"| cold, ms per card over no cards | {row['cold_ms']:.2f} ms |")
+    print(f"| warm, ms per card over no cards | {row['warm_ms']:.3f} ms |")
+    print(f"| warm, s per 10,000 cards over no cards | {row['warm_ms'] * per_10k:.2f} s |")
+    low, high = interval
+    print(
+        f"| warm, 95% interval of the median (bootstrap) | {low * per_10k:.2f} to {high * per_10k:.2f} s per 10,000 |"
+    )
+    print(f"| warm, CPU ms per card over no cards | {row['warm_cpu_ms']:.3f} ms |")
+    print(f"| peak memory (PSS), process tree | {row['peak_mb']:.2f} MB |")
+    print(f"| average card size | {row['card_kb']:.2f} KB |")
+    print(f"| cards | {cards} |")
+    print(f"| no-card build (median, range) | {no_card_spread(cold, warm)} |")
+    print_own_summary(cold, warm)
 
 
 if __name__ == "__main__":
