@@ -266,11 +266,12 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         headed, self._headed = self._headed, None
         if headed is page:  # its template tagged its head
             return output
-        tags = self._site.tags.get(page.file.src_uri) if self._site is not None else None
-        if tags is None:
+        site = self._site
+        tags = site.tags.get(page.file.src_uri) if site is not None else None
+        if site is None or tags is None:
             return output
         started = time.perf_counter()
-        output = insert_tags(output, tags)
+        output = insert_tags(output, tags, site.blocks.get(page.file.src_uri))  # its lines, made with the tags
         self._spent += time.perf_counter() - started
         return output
 

@@ -167,13 +167,16 @@ def tag_lines(tags: CardTags) -> str:
     return _lines(tags, set()) if block is None else block
 
 
-def insert_tags(page_html: str, tags: CardTags) -> str:
-    """``page_html`` with the tags before ``</head>``, leaving out any the page already has."""
+def insert_tags(page_html: str, tags: CardTags, block: str | None = None) -> str:
+    """``page_html`` with the tags before ``</head>``, leaving out any the page already has.
+
+    ``block`` is :func:`tag_lines` of ``tags``, when the caller has it already.
+    """
     end = _head_end(page_html)
     if end < 0:
         return page_html
     present = _present(page_html, end)
-    block = _lines(tags, present) if present else tag_lines(tags)
+    block = _lines(tags, present) if present else block or tag_lines(tags)
     if not block:
         return page_html
     if page_html.startswith("</head>", end):  # the first one, so one copy of the page where slicing makes two
