@@ -399,7 +399,9 @@ class Batch:
             hit = known.get(request.fingerprint) if request.fingerprint is not None else None
             if hit is None:
                 unknown.append(request)
-            elif (item := self._placed(_Pending(request, hit.key, hit.width, hit.height, None))) is not None:
+                continue
+            key, width, height = hit
+            if (item := self._placed(_Pending(request, key, width, height, None))) is not None:
                 recalled.append(item)
         yield from self._serve(recalled, later)
         for start in range(0, len(unknown), RESOLVE_CHUNK):
@@ -416,7 +418,7 @@ class Batch:
                     continue
                 items.append(item)
                 if request.fingerprint is not None:
-                    learned.append((request.fingerprint, Resolved(item.key, item.width, item.height)))
+                    learned.append((request.fingerprint, (item.key, item.width, item.height)))
             self.store.remember(learned)
             yield from self._serve(items, later)
 

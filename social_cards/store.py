@@ -438,11 +438,11 @@ class Store:
         memo = self._memo
         if self._recalled == memo.resolved and self._found == memo.files and used.keys() >= memo.files.keys():
             return memo  # the usual warm run: every card of the memo, served from the files it names
-        resolved = {fp: r for fp, r in self._recalled.items() if r.key in used}
+        resolved = {fp: r for fp, r in self._recalled.items() if r[0] in used}  # r: (key, width, height)
         files = self._found
-        files.update(self._files(list({r.key for r in resolved.values() if r.key not in files})))
-        resolved = {fp: r for fp, r in resolved.items() if r.key in files}
-        return Memo(resolved, {r.key: files[r.key] for r in resolved.values()})
+        files.update(self._files(list({key for key, _, _ in resolved.values() if key not in files})))
+        resolved = {fp: r for fp, r in resolved.items() if r[0] in files}
+        return Memo(resolved, {key: files[key] for key, _, _ in resolved.values()})
 
     def _write_memo(self, db: sqlite3.Connection, name: str, memo: Memo, seq: int) -> str:
         """Record ``memo`` as the use of its cards by this run, in the caller's transaction.
@@ -501,7 +501,7 @@ class Store:
 
     def _files(self, keys: list[str]) -> dict[str, MemoFile]:
         rows = self._select_in("SELECT key, file, size, digest FROM entries WHERE key IN ({})", keys)
-        return {key: MemoFile(file, size, digest) for key, file, size, digest in rows}
+        return {key: (file, size, digest) for key, file, size, digest in rows}
 
     def _select_in(self, query: str, values: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``query`` (with ``{}`` for the list of ``?`` marks), a few hundred values a statement.
@@ -529,7 +529,7 @@ class Store:
         memo = self._memo.resolved if self._memo_name is not None else None
         answers, wanted = _split(list(dict.fromkeys(fingerprints)), memo)
         rows = self._select_in("SELECT fingerprint, key, width, height FROM resolved WHERE fingerprint IN ({})", wanted)
-        answers.update((fingerprint, Resolved(key, width, height)) for fingerprint, key, width, height in rows)
+        answers.update((fingerprint, (key, width, height)) for fingerprint, key, width, height in rows)
         if self._memo_name is not None:
             self._recalled.update(answers)
         return answers
@@ -539,7 +539,7 @@ class Store:
         resolved = list(resolved)
         if self._memo_name is not None:
             self._recalled.update(resolved)
-        rows = [(fingerprint, r.key, r.width, r.height) for fingerprint, r in resolved]
+        rows = [(fingerprint, *r) for fingerprint, r in resolved]
         if self._usage is None or not rows:
             return
         try:
@@ -566,7 +566,8 @@ class Store:
             self._settle(key, "miss")
             return None
         try:
-            data = read_verified(f"{self.root}/{entry.file}", entry.size, entry.digest)
+            file, size, digest = entry
+            data = read_verified(f"{self.root}/{file}", size, digest)
         except Damaged as exc:
             self._settle(key, "damaged", str(exc))
             return None
@@ -598,8 +599,9 @@ class Store:
         for key, target in pairs:
             found = files.get(key)
             if found is not None:
+                file, size, digest = found
                 keys.append(key)
-                slots.append((prefix + found.file, found.size, found.digest, target))
+                slots.append((prefix + file, size, digest, target))
         self._counts["misses"] += len(unique) - len(files)
         if later:
             self._queued_keys += keys
@@ -648,7 +650,7 @@ class Store:
         """
         current = self._files(list({keys[i] for i in failed}))
         root = str(self.root)
-        moved = [i for i in failed if keys[i] in current and f"{root}/{current[keys[i]].file}" != slots[i][0]]
+        moved = [i for i in failed if keys[i] in current and f"{root}/{current[keys[i]][0]}" != slots[i][0]]
         if not moved:
             return failed
         if self._memo_name is not None:

@@ -19,7 +19,7 @@ from conftest import REPO, decode, run_cli
 
 from social_cards import CardInput, load_template
 from social_cards.errors import CacheError
-from social_cards.memo import Memo, Resolved
+from social_cards.memo import Memo
 from social_cards.store import FORMAT_VERSION, Store, parse_age, parse_size
 
 
@@ -391,11 +391,11 @@ def test_recall_gives_what_was_remembered_and_prune_forgets_it(tmp_path: Path) -
     """Fingerprints map to the key and size they resolved to, across runs, until prune removes the card."""
     with Store(tmp_path) as store:
         store.put("k" * 32, b"card")
-        store.remember([("fp1", Resolved("k" * 32, 1200, 630)), ("fp2", Resolved("j" * 32, 10, 10))])
+        store.remember([("fp1", ("k" * 32, 1200, 630)), ("fp2", ("j" * 32, 10, 10))])
     with Store(tmp_path) as store:
         assert store.recall(["fp1", "fp2", "fp3"]) == {
-            "fp1": Resolved("k" * 32, 1200, 630),
-            "fp2": Resolved("j" * 32, 10, 10),
+            "fp1": ("k" * 32, 1200, 630),
+            "fp2": ("j" * 32, 10, 10),
         }
         store.prune(max_size=0)
         assert store.recall(["fp1", "fp2"]) == {}
@@ -469,7 +469,7 @@ def _memo_run(folder: Path, cards: list[tuple[str, bytes]], site: Path, *, build
         store.use_memo("site")
         known = store.recall(f"fp-{key}" for key, _ in cards)
         return store.materialize_many(
-            (known[f"fp-{key}"].key, site / f"{key}.png") for key, _ in cards if f"fp-{key}" in known
+            (known[f"fp-{key}"][0], site / f"{key}.png") for key, _ in cards if f"fp-{key}" in known
         )
 
 
@@ -477,7 +477,7 @@ def _cached(folder: Path, cards: list[tuple[str, bytes]], build_id: str = "b0") 
     with Store(folder, build_id=build_id) as store:
         for key, data in cards:
             store.put(key, data)
-        store.remember((f"fp-{key}", Resolved(key, 1200, 630)) for key, _ in cards)
+        store.remember((f"fp-{key}", (key, 1200, 630)) for key, _ in cards)
 
 
 def test_a_memo_answers_the_next_run_without_the_index(tmp_path: Path) -> None:
@@ -548,7 +548,7 @@ def test_two_runs_of_one_site_at_once_lose_no_use(tmp_path: Path) -> None:
     for store, cards in ((x, [a, b, d]), (y, [b, c])):
         store.use_memo("site")
         known = store.recall(f"fp-{key}" for key, _ in cards)
-        store.materialize_many((known[f"fp-{key}"].key, tmp_path / store.build_id / key) for key, _ in cards)
+        store.materialize_many((known[f"fp-{key}"][0], tmp_path / store.build_id / key) for key, _ in cards)
     x.close()
     y.close()  # its memo replaces x's, which named a and d: both keep b2's use
     with Store(tmp_path) as store:
@@ -588,13 +588,13 @@ def test_a_card_written_again_since_the_memo_is_still_served(tmp_path: Path, lat
     with Store(tmp_path) as store:
         store.use_memo("site")
         known = store.recall([f"fp-{card[0]}"])
-        assert store.materialize_many([(known[f"fp-{card[0]}"].key, target)], later=later) == {card[0]}
+        assert store.materialize_many([(known[f"fp-{card[0]}"][0], target)], later=later) == {card[0]}
         if later:
             assert store.place_queued().wait() == set()
         assert store.stats().damaged == 0
     assert target.read_bytes() == card[1]
     new_file = _value_files(tmp_path / f"v{FORMAT_VERSION}")[0].relative_to(tmp_path / f"v{FORMAT_VERSION}")
-    assert _memo_of(tmp_path).files[card[0]].file == new_file.as_posix()
+    assert _memo_of(tmp_path).files[card[0]][0] == new_file.as_posix()  # (file, size, digest)
 
 
 def test_get_reads_a_card_written_again_since_the_memo(tmp_path: Path) -> None:
@@ -619,7 +619,7 @@ def test_a_run_that_used_its_memo_unchanged_still_replaces_a_newer_one(tmp_path:
     for store, cards in ((x, [a, b]), (y, [a, b, c])):
         store.use_memo("site")
         known = store.recall(f"fp-{key}" for key, _ in cards)
-        store.materialize_many((known[f"fp-{key}"].key, tmp_path / store.build_id / key) for key, _ in cards)
+        store.materialize_many((known[f"fp-{key}"][0], tmp_path / store.build_id / key) for key, _ in cards)
     x.close()
     y.close()  # the same cards as the memo it read, but x replaced that memo meanwhile
     assert _memo_of(tmp_path).card_keys() == {a[0], b[0], c[0]}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from social_cards.memo import Resolved
 from social_cards.store import Placing, Store
 
 CARD_BYTES = 40_000
@@ -108,7 +107,7 @@ def remembered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
             data = rng.randbytes(1_000)  # small: this times the store's bookkeeping, not reading cards
             key = xxhash.xxh3_128_hexdigest(data)
             store.put(key, data)
-            learned.append((fingerprint, Resolved(key, 1200, 630)))
+            learned.append((fingerprint, (key, 1200, 630)))
         store.remember(learned)
     return folder, fingerprints
 
