@@ -434,6 +434,62 @@ def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_writ
     assert meta_of(tmp_path / "site/a/index.html")["og:title"] == "A"
 
 
+_COLLECTOR_HOOKS = """
+import gc, json, os, pathlib
+from mkdocs.plugins import event_priority
+
+def _note(event):
+    with pathlib.Path(os.environ["NOTES"]).open("a") as notes:
+        notes.write(json.dumps([event, gc.get_freeze_count()]) + "\\n")
+
+@event_priority(50)  # before the plugin's
+def on_env(env, config, files):
+    if os.environ.get("FREEZE_FIRST"):
+        gc.freeze()
+        _note("frozen first")
+    return env
+
+def on_post_page(output, page, config):
+    _note("page")
+    if os.environ.get("FAIL"):
+        raise ValueError("this page cannot be written")
+    return output
+
+def on_post_build(config):
+    _note("post_build")
+
+def on_build_error(error):
+    _note("build_error")
+"""
+
+
+def test_the_collector_leaves_what_the_build_holds_alone_while_pages_are_written(tmp_path: Path) -> None:
+    """Objects alive once pages are read are frozen out of the collector's passes until the build ends or
+    fails; a build where something else froze them already leaves that as it was."""
+    config = write_site(tmp_path, BASIC_CONFIG + "hooks:\n  - hooks.py\n", BASIC_PAGES)
+    (tmp_path / "hooks.py").write_text(_COLLECTOR_HOOKS)
+
+    def notes(**env: str) -> list[tuple[str, int]]:
+        path = tmp_path / "notes.jsonl"
+        path.unlink(missing_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "-f", str(config)],
+            capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "NOTES": str(path), **env},
+        )  # fmt: skip
+        assert (result.returncode != 0) == bool(env.get("FAIL")), result.stderr
+        return [tuple(note) for note in map(json.loads, path.read_text().splitlines())]
+
+    built = notes()
+    assert [event for event, _ in built] == ["page"] * len(BASIC_PAGES) + ["post_build"]
+    assert all(frozen > 1000 for event, frozen in built if event == "page"), built
+    assert built[-1] == ("post_build", 0)
+    failed = notes(FAIL="1")
+    assert [event for event, _ in failed] == ["page", "build_error"] and failed[0][1] > 1000, failed
+    assert failed[-1] == ("build_error", 0)
+    first = notes(FREEZE_FIRST="1")  # (freed frozen objects leave the count)
+    assert first[0][0] == "frozen first" and all(0 < frozen <= first[0][1] for _, frozen in first), first
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,13 +9,15 @@ templates pass each page's head through a filter that adds the tags it lacks, as
 MkDocs renders the page (a theme without a head to filter gets them in
 ``on_post_page``). ``on_post_build`` waits for the pool and the helper, draws any
 card the cache failed to serve, takes the tags out of any page whose card could
-not be made, and logs the summary. The work lives in
+not be made, and logs the summary. From ``on_env`` to ``on_post_build`` the objects
+alive once every page is read are frozen out of the collector's passes. The work lives in
 :mod:`mkdocs_social_cards.cards` and the ``social_cards`` library.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import time
@@ -163,6 +165,8 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         """The page whose head the theme's template last passed through :meth:`_tags_in_head`."""
         self._spent = 0.0
         self._serving = False
+        self._froze = False
+        """Whether this build froze the collector's objects (see :meth:`_freeze`)."""
         self.prerender: PrerenderJob | None = None
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -244,8 +248,28 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             raise PluginError(f"social-cards: {exc}") from None
         if self._site.site_url:  # a first build's tags come as its cards are drawn, so not only if some are known yet
             write_tags_in_heads(env, self._tags_in_head)
+        self._freeze()
         self._spent += time.perf_counter() - started
         return env
+
+    def _freeze(self) -> None:
+        """Leave every object alive now out of the collector's passes until the build ends.
+
+        Once every page is read, what the build holds (the pages and their content, the
+        theme, each page's card and tags) stays alive until it ends, so a full collection
+        while pages are written walks all of it only to find it alive: 80-100 ms, once or
+        more a 10,000-page build. Objects made later are collected as before. :meth:`_unfreeze`
+        undoes it when the build ends or fails; nothing is frozen when something else has
+        frozen objects already.
+        """
+        if gc.isenabled() and not gc.get_freeze_count():
+            gc.freeze()
+            self._froze = True
+
+    def _unfreeze(self) -> None:
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
 
     def _tags_in_head(self, head: str, page: object) -> str:
         """``page``'s head, as its template rendered it, with the tags it lacks (see on_post_page)."""
@@ -277,6 +301,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
 
     @event_priority(100)  # first, so other plugins' post-build steps find every card in place
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self._unfreeze()
         if self._site is None or self._store is None:
             return
         started = time.perf_counter()
@@ -303,7 +328,8 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         self._close_pool()
 
     def _abandon(self) -> None:
-        """Stop placing cards, close the cache and (unless serving) the pool."""
+        """Stop placing cards, close the cache and (unless serving) the pool; unfreeze the collector's objects."""
+        self._unfreeze()
         if self._site is not None:
             self._site.cancel()
         if self._store is not None:
