@@ -588,6 +588,24 @@ def test_render_from_mkdocs_config_fills_the_cache_for_the_build(tmp_path: Path)
     assert counts == (4, 4, 0)
 
 
+def test_a_pre_render_makes_the_cards_and_no_tags(tmp_path: Path) -> None:
+    """A pre-render stops before any page is written: it makes every card, and no page's tags or tag lines."""
+    from mkdocs_social_cards.prerender import Prerender
+
+    from social_cards.pool import RenderPool
+    from social_cards.store import Store
+
+    config = write_site(
+        tmp_path, BASIC_CONFIG, {**BASIC_PAGES, "own.md": "---\nsocial:\n  image: https://x.org/a.png\n---\n"}
+    )
+    job = Prerender(config)
+    with Store(tmp_path / "cache") as store, RenderPool(store.directory, 1) as pool:
+        report = job.run(store, pool)
+    assert (report.drawn, report.errors) == (4, [])
+    site = job.plugin._site  # what the plugin kept of the pre-render
+    assert site is not None and (site.tags, site.blocks) == ({}, {})
+
+
 def test_render_refuses_a_config_without_the_plugin(tmp_path: Path) -> None:
     """An mkdocs.yml that does not use the plugin is one clear error, exit 1."""
     from conftest import run_cli

@@ -152,6 +152,8 @@ class SiteCards:
         self.tags: dict[str, CardTags] = {}
         self.blocks: dict[str, str] = {}
         """Each page's tags as written into a head that has none (:func:`tag_lines`), made with them."""
+        self.tagging = True
+        """False when no page will be written (a pre-render): :attr:`tags` and :attr:`blocks` stay empty."""
         self.warnings: list[str] = []
         self._by_key = settings.card_names == "hash"
         self._suffix = settings.output.suffix
@@ -343,7 +345,8 @@ class SiteCards:
         """Note the card ``page`` wants (and return it), or the tags of its own picture."""
         data = self.page_data(page)
         if isinstance(data, CardTags):
-            self._set_tags(page.file.src_uri, data)
+            if self.tagging:
+                self._set_tags(page.file.src_uri, data)
         elif data is not None:
             self._wanted[data.ref] = data
             return data
@@ -356,7 +359,7 @@ class SiteCards:
 
     def _tags_of(self, data: _PageData, path: str, width: int, height: int) -> None:
         """The tags of a page whose card is at ``path`` in the site."""
-        if not self.site_url:
+        if not (self.site_url and self.tagging):
             return
         title = clean_text(data.title)
         tags = CardTags(

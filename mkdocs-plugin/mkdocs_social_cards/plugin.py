@@ -193,6 +193,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
         memo = f"mkdocs {base / Path(config.config_file_path or 'mkdocs.yml').name}"
         if self.prerender is not None:
             self._site.site_dir = self.prerender.out_dir
+            self._site.tagging = False  # it stops before writing pages
             self.prerender.store.use_memo(memo)
         else:
             _forward_library_logs()
