@@ -269,11 +269,17 @@ def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> No
 
 
 def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
-    """No site_url: a warning, cards still made, no og tags with broken relative URLs."""
-    config = write_site(tmp_path, "site_name: S\nplugins:\n  - social-cards\n", {"index.md": "# Home\n"})
+    """No site_url: a warning, cards still made, no og tags with broken relative URLs (a page's own
+    picture included)."""
+    from PIL import Image
+
+    own = "---\nsocial:\n  image: pic.png\n---\n# Own\n"
+    config = write_site(tmp_path, "site_name: S\nplugins:\n  - social-cards\n", {"index.md": "# Home\n", "own.md": own})
+    Image.new("RGB", (1200, 630), "red").save(tmp_path / "docs/pic.png")
     log, counts = build(config)
     assert log.count("site_url is not set") == 1 and counts == (1, 0, 1)
     assert "og:image" not in meta_of(tmp_path / "site/index.html")
+    assert "og:image" not in meta_of(tmp_path / "site/own/index.html")
     assert (tmp_path / "site/assets/images/social/index.png").is_file()
 
 

@@ -152,8 +152,9 @@ class SiteCards:
         self.tags: dict[str, CardTags] = {}
         self.blocks: dict[str, str] = {}
         """Each page's tags as written into a head that has none (:func:`tag_lines`), made with them."""
-        self.tagging = True
-        """False when no page will be written (a pre-render): :attr:`tags` and :attr:`blocks` stay empty."""
+        self.tagging = bool(self.site_url)
+        """Whether pages get tags: not without ``site_url`` (they need absolute URLs), nor in a
+        pre-render, which writes no page. When false, :attr:`tags` and :attr:`blocks` stay empty."""
         self.warnings: list[str] = []
         self._by_key = settings.card_names == "hash"
         self._suffix = settings.output.suffix
@@ -359,7 +360,7 @@ class SiteCards:
 
     def _tags_of(self, data: _PageData, path: str, width: int, height: int) -> None:
         """The tags of a page whose card is at ``path`` in the site."""
-        if not (self.site_url and self.tagging):
+        if not self.tagging:
             return
         title = clean_text(data.title)
         tags = CardTags(
