@@ -496,6 +496,57 @@ def test_the_collector_leaves_what_the_build_holds_alone_while_pages_are_written
     assert first[0][0] == "frozen first" and all(0 < frozen <= first[0][1] for _, frozen in first), first
 
 
+_BATCH_COLLECTION_HOOKS = """
+import gc, json, os, pathlib
+from mkdocs_social_cards.cards import SiteCards
+from mkdocs_social_cards.plugin import SocialCardsPlugin
+
+notes = {"passes": []}  # the collector's passes from the batch's start to the end of the freeze
+_run, _freeze = SiteCards.run, SocialCardsPlugin._freeze
+_thresholds = gc.get_threshold()
+
+def _watch(phase, info):
+    if phase == "start":
+        notes["passes"].append(info["generation"])
+
+def _run_watched(self, *args, **kwargs):
+    notes["run"] = True
+    gc.set_threshold(1, 1_000_000, 1_000_000)  # a young pass at the first object made with the collector on
+    gc.callbacks.append(_watch)
+    return _run(self, *args, **kwargs)
+
+def _freeze_watched(self):
+    _freeze(self)
+    notes["frozen"] = gc.get_freeze_count() > 0
+    gc.callbacks.remove(_watch)
+    gc.set_threshold(*_thresholds)
+    pathlib.Path(os.environ["NOTES"]).write_text(json.dumps(notes))
+
+SiteCards.run, SocialCardsPlugin._freeze = _run_watched, _freeze_watched
+"""
+
+
+def test_the_collector_makes_no_pass_over_the_cards_before_they_are_frozen(tmp_path: Path) -> None:
+    """A warm build's batch makes objects for every page; the collector stays paused from the batch's
+    start to the freeze, so no pass walks them only to find them alive (10-15 ms at 10,000 pages)."""
+    config = write_site(tmp_path, BASIC_CONFIG + "hooks:\n  - hooks.py\n", BASIC_PAGES)
+    (tmp_path / "hooks.py").write_text(_BATCH_COLLECTION_HOOKS)
+    notes = tmp_path / "notes.json"
+
+    def build_noted() -> str:
+        notes.unlink(missing_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "-f", str(config)],
+            capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "NOTES": str(notes)},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    build_noted()  # cold: cards are drawn as pages are read, and the batch only ends in on_env
+    assert "(4 cached, 0 drawn)" in build_noted()
+    assert json.loads(notes.read_text()) == {"run": True, "passes": [], "frozen": True}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

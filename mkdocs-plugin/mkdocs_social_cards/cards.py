@@ -10,7 +10,6 @@ the same keys.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from mkdocs.structure.pages import Page
 
 from social_cards import CardInput, OutputFormat, SocialCardsError, Template, clean_text, load_template
 from social_cards.batch import LOOKUP_CHUNK, Batch, BatchReport, CardRequest, CardResult, Recalled
+from social_cards.collector import collector_paused
 from social_cards.fonts import prefetch_system_fonts, system_fonts_wanted
 from social_cards.pool import RenderPool
 from social_cards.store import Store
@@ -443,9 +443,7 @@ class SiteCards:
         batch = self._batch = Batch(store, pool, strict=self.settings.strict, progress=progress, on_card=self._tag)
         # By now MkDocs holds every page in memory; the collector's passes over all of it cost
         # more than the batch's own work (about half the warm time at 10,000 pages).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for page in self._pages:
                 self._take(page)
             if later:
@@ -453,9 +451,6 @@ class SiteCards:
             else:
                 batch.run(map(self._request_for, self._wanted))
             self._pages_written = later  # by finish(), MkDocs has written them with their tags
-        finally:
-            if collecting:
-                gc.enable()
         return batch.report if later else self.finish()
 
     def finish(self) -> BatchReport:
