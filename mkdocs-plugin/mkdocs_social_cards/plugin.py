@@ -250,7 +250,7 @@ class SocialCardsPlugin(BasePlugin[_PluginConfig]):  # type: ignore[no-untyped-c
             with collector_paused() as collecting:
                 self._site.run(store, pool, later=True)
                 # A first build's tags come as its cards are drawn, so not only if some are known yet.
-                if self._site.site_url:
+                if self._site.tagging:
                     write_tags_in_heads(env, self._tags_in_head)
                 if collecting:
                     self._freeze()
