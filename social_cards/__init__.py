@@ -15,7 +15,8 @@ from .errors import (
     TemplateError,
 )
 from .output import OutputFormat, encode
-from .template import CardInput, Template, builtin_templates, load_template
+from .model import CardInput, RenderSettings
+from .template import Template, builtin_templates, load_template
 from .text import clean_text
 
 if TYPE_CHECKING:

@@ -15,13 +15,13 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .batch import CardRequest, CardResult, run_batch
 from .errors import SocialCardsError
+from .model import CardInput, RenderSettings
 from .output import OutputFormat
+from .pipeline import CardRequest, run
 from .pool import RenderPool
-from .spec import CardSpec
 from .store import Store
-from .template import CardInput, Template, load_template
+from .template import Template, load_template
 
 __all__ = ["SAMPLES", "PreviewCard", "PreviewSheet", "Sample", "draw_sheet", "samples_from_titles"]
 
@@ -135,22 +135,15 @@ def draw_sheet(
             file = f"{name}-{sample.name}{fmt.suffix}"
             cards[file] = PreviewCard(name, sample, file)
 
+    settings = RenderSettings(output=fmt)
+
     def requests() -> Iterator[CardRequest]:
-        for preview in tuple(cards.values()):
-            template, card, target = loaded[preview.template], pages[preview.sample], out_dir / preview.file
+        for preview in cards.values():
+            yield CardRequest(preview.file, loaded[preview.template], pages[preview.sample], settings, out_dir, preview.file)
 
-            def resolve(template: Template = template, card: CardInput = card) -> CardSpec:
-                return template.resolve(card, output=fmt)
-
-            def place(key: str, target: Path = target) -> str:
-                return str(target)
-
-            yield CardRequest(preview.file, resolve, template.fingerprint(card, output=fmt), place)
-
-    def keep(result: CardResult) -> None:
-        cards[result.ref] = dataclasses.replace(cards[result.ref], key=result.key)
-
-    report = run_batch(requests(), store, pool, on_card=keep)
+    report = run(requests(), store, pool)
+    for ref, result in report.results.items():
+        cards[ref] = dataclasses.replace(cards[ref], key=result.key)
     for error in report.errors:
         cards[error.ref] = dataclasses.replace(cards[error.ref], error=error.reason)
         (out_dir / error.ref).unlink(missing_ok=True)  # never show an older picture for a card that failed

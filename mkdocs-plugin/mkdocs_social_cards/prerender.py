@@ -1,10 +1,11 @@
 """``social-cards render mkdocs.yml``: the cards a build would make, made ahead of it.
 
-MkDocs reads the site exactly as ``mkdocs build`` does (every plugin runs, so blog
-posts and archive pages are there), into a throwaway site folder; once every page
-is read, the plugin hands its cards to the caller's store and pool instead of its
-own, and the build stops before writing pages. The keys are the plugin's own, so
-the next ``mkdocs build`` finds every card cached.
+The site is built exactly as ``mkdocs build`` builds it (every plugin runs, so blog
+posts and archive pages are there), into a scratch folder that is then thrown away;
+the plugin makes the cards with the caller's cache and pool and writes no tags. The
+keys are the plugin's own, so the next ``mkdocs build`` finds every card cached.
+The library reaches this through the ``social_cards.sources`` entry point
+(:func:`open_config`), never by importing this package.
 """
 
 from __future__ import annotations
@@ -18,13 +19,25 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from social_cards import SocialCardsError
-from social_cards.batch import BatchReport
+from social_cards.pipeline import Report
 from social_cards.pool import RenderPool
 from social_cards.store import Store
 
-from .plugin import Prerendered, PrerenderJob, SocialCardsPlugin, settings_from
+from .config import settings_from
+from .plugin import PrerenderJob, SocialCardsPlugin
 
-__all__ = ["Prerender"]
+__all__ = ["Prerender", "open_config"]
+
+
+def open_config(path: Path) -> Prerender | None:
+    """The site an ``mkdocs.yml`` configures; None for a file that is not YAML.
+
+    Raises:
+        SocialCardsError: the file is not a usable MkDocs configuration with the plugin on.
+    """
+    if path.suffix.lower() not in (".yml", ".yaml"):
+        return None
+    return Prerender(path)
 
 
 class Prerender:
@@ -46,7 +59,9 @@ class Prerender:
         if not plugin.config.enabled:
             raise SocialCardsError(f"{config_file} turns the social-cards plugin off (enabled: false)")
         self.plugin = plugin
-        _, self.cache_dir, self.workers = settings_from(plugin.config, config_file.resolve().parent)
+        settings = settings_from(plugin.config, config_file.resolve().parent)
+        self.cache_dir = settings.cache_dir
+        self.workers = settings.workers
 
     def run(
         self,
@@ -55,25 +70,25 @@ class Prerender:
         *,
         out_dir: Path | None = None,
         strict: bool = False,
-        progress: Callable[[BatchReport], None] | None = None,
-    ) -> BatchReport:
+        progress: Callable[[Report], None] | None = None,
+    ) -> Report:
         """Make the cards; with ``out_dir``, also write each under its path in the site.
 
         Raises:
-            SocialCardsError: the site cannot be read, or (strict) a card cannot be made.
+            SocialCardsError: the site cannot be built, or (strict) a card cannot be made.
         """
-        self.plugin.prerender = PrerenderJob(store, pool, out_dir, strict, progress)
+        job = self.plugin.prerender = PrerenderJob(store, pool, out_dir, strict, progress)
         self.config.plugins.on_startup(command="build", dirty=False)
         try:
             with tempfile.TemporaryDirectory(prefix="social-cards-") as scratch:
                 # The build cleans and writes its site folder: a scratch one, never the real site.
                 self.config.site_dir = scratch
                 build(self.config)
-        except Prerendered as done:
-            return done.report
         except MkDocsException as exc:
             raise SocialCardsError(f"{self.config_file}: {exc}") from None
         finally:
             self.plugin.prerender = None
             self.config.plugins.on_shutdown()
-        raise SocialCardsError(f"{self.config_file}: the build ended before its pages were read")
+        if job.report is None:
+            raise SocialCardsError(f"{self.config_file}: the build ended before its cards were made")
+        return job.report

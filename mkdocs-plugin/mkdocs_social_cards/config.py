@@ -1,0 +1,126 @@
+"""The plugin's options, validated by MkDocs' config system, and the settings made from them."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+
+from social_cards import OutputFormat, SocialCardsError
+from social_cards.model import RenderSettings
+from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR
+
+__all__ = ["PluginConfig", "Settings", "check_cards_dir", "settings_from"]
+
+
+class PluginConfig(Config):  # type: ignore[no-untyped-call]
+    enabled = c.Type(bool, default=True)
+    """Set to false to build without cards (for example in a quick local preview)."""
+    template = c.Type(str, default="default")
+    """A built-in template name (`social-cards templates` lists them), or a template folder relative to mkdocs.yml."""
+    options = c.Type(dict, default={})
+    """Template options such as colours, for every page (a page's `social: options` wins)."""
+    fonts = c.ListOfItems(c.Type(str), default=[])
+    """Extra fallback font files, relative to mkdocs.yml, tried after the bundled fonts."""
+    system_fonts = c.Type(bool, default=True)
+    """Let installed fonts (emoji, CJK, ...) draw characters the template's fonts lack."""
+    logo = c.Optional(c.Type(str))
+    """A logo file relative to mkdocs.yml (default: the theme's logo)."""
+    cache_dir = c.Optional(c.Type(str))
+    """The card cache, relative to mkdocs.yml (default: $SOCIAL_CARDS_CACHE_DIR, else .cache/social-cards)."""
+    cards_dir = c.Type(str, default="assets/images/social")
+    """Where cards go inside the site."""
+    card_names = c.Choice(("page", "hash"), default="page")
+    """`page`: a card is named after its page (posts/foo.png); `hash`: after its content key, for cache-busting."""
+    include = c.ListOfItems(c.Type(str), default=[])
+    """Globs on page source paths (`blog/**`); when given, only matching pages get cards."""
+    exclude = c.ListOfItems(c.Type(str), default=[])
+    """Globs on page source paths that get no card (`drafts/**`, `**/index.md`)."""
+    format = c.Choice(("png", "jpeg", "webp"), default="png")
+    """The card file format."""
+    workers = c.Optional(c.Type(int))
+    """Processes drawing cards (default: all cores)."""
+    strict = c.Type(bool, default=False)
+    """Fail the build when a card cannot be made (default: warn, leave that page without a card, go on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The plugin's options, checked, with every path made absolute from ``mkdocs.yml``."""
+
+    base: Path
+    template: str = "default"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    cards_dir: str = "assets/images/social"
+    card_names: str = "page"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    render: RenderSettings = field(default_factory=RenderSettings)
+    logo: Path | None = None
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    workers: int | None = None
+
+    @property
+    def strict(self) -> bool:
+        return self.render.strict
+
+
+def settings_from(options: PluginConfig | dict[str, Any], base: Path) -> Settings:
+    """The checked settings of a plugin configuration; paths are relative to ``base``.
+
+    Raises:
+        SocialCardsError: an option is out of range or names a missing file.
+    """
+    get = options.get
+    workers = get("workers")
+    if workers is not None and workers < 1:
+        raise SocialCardsError(f"workers must be 1 or more, got {workers}")
+    fonts = tuple((base / str(f)).resolve() for f in get("fonts") or [])
+    for font in fonts:
+        if not font.is_file():
+            raise SocialCardsError(f"fonts: {font} is not a file (paths are relative to mkdocs.yml)")
+    logo = (base / str(get("logo"))).resolve() if get("logo") else None
+    if logo is not None and not logo.is_file():
+        raise SocialCardsError(f"logo: {logo} is not a file (paths are relative to mkdocs.yml)")
+    options_value = get("options") or {}
+    bad = [k for k, v in options_value.items() if isinstance(v, (dict, list))]
+    if bad:
+        raise SocialCardsError(f"options: {', '.join(map(str, bad))} must be plain values (text, numbers, colours)")
+    cache = get("cache_dir") or os.environ.get(CACHE_DIR_ENV)
+    render = RenderSettings(
+        OutputFormat.named(str(get("format") or "png")), fonts, bool(get("strict")), get("system_fonts") is not False
+    )
+    return Settings(
+        base=base,
+        template=str(get("template") or "default"),
+        options=dict(options_value),
+        cards_dir=check_cards_dir(str(get("cards_dir") or "assets/images/social")),
+        card_names=str(get("card_names") or "page"),
+        include=tuple(get("include") or ()),
+        exclude=tuple(get("exclude") or ()),
+        render=render,
+        logo=logo,
+        cache_dir=(base / Path(str(cache)).expanduser()) if cache else base / DEFAULT_CACHE_DIR,
+        workers=workers,
+    )
+
+
+def check_cards_dir(value: str) -> str:
+    """``cards_dir`` as a clean relative folder inside the site.
+
+    Raises:
+        SocialCardsError: an absolute path, or one that climbs out of the site.
+    """
+    path = PurePosixPath(value.replace("\\", "/").strip("/"))
+    bad = value.startswith(("/", "\\")) or ".." in path.parts or re.match(r"^[A-Za-z]:", value) or "\0" in value
+    if bad or not path.parts:
+        raise SocialCardsError(
+            f"cards_dir must be a folder inside the site such as 'assets/images/social', got {value!r}"
+        )
+    return path.as_posix()

@@ -1,0 +1,175 @@
+"""From an MkDocs page to what its card is made of: front matter, titles, globs.
+
+A page asks for a card (:class:`PageCard`), names its own picture (its tags are
+known at once), or has no card at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from mkdocs.structure.pages import Page
+
+from social_cards import CardInput, clean_text
+
+from .tags import CardTags
+
+__all__ = ["FRONT_MATTER_KEYS", "PageCard", "card_path", "date_of", "front_matter", "glob", "names", "text"]
+
+FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
+"""Keys of a page's ``social:`` front matter."""
+
+_MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif"}
+
+
+@dataclass(frozen=True, slots=True)
+class PageCard:
+    """The card a page asks for: its data, its template (a name or folder), and its kind of page."""
+
+    ref: str
+    card: CardInput
+    template: str
+    kind: str
+
+
+def front_matter(page: Page, warn: Callable[[str], None]) -> Mapping[str, Any] | None:
+    """The page's ``social:`` front matter, checked; None when the page opts out of a card."""
+    social = page.meta.get("social")
+    if not isinstance(social, Mapping):
+        return {}
+    if social.get("cards", True) is False:
+        return None
+    checked = dict(social)
+    for key in list(checked):
+        if key not in FRONT_MATTER_KEYS:
+            warn(f"unknown key social.{key} ignored; expected one of {', '.join(FRONT_MATTER_KEYS)}")
+            del checked[key]
+    if "options" in checked and not isinstance(checked["options"], Mapping):
+        warn("social.options must be a mapping of option names to values; ignored")
+        del checked["options"]
+    return checked
+
+
+def own_image(
+    page: Page, image: str, docs_dir: Path, site_url: str, warn: Callable[[str], None]
+) -> tuple[str, int, int, str] | None:
+    """A page's own picture: its URL, size (0 when unknown) and media type; None to draw a card instead.
+
+    A URL is taken as it is; a file must be inside the docs folder.
+    """
+    if re.match(r"^https?://", image):
+        suffix = PurePosixPath(image.split("?", 1)[0]).suffix.lower()
+        return image, 0, 0, _MEDIA_TYPES.get(suffix, "image/png")
+    if "\0" in image:
+        warn("social.image holds a NUL character; drawing a card instead")
+        return None
+    docs = docs_dir.resolve()
+    relative = image.lstrip("/") if image.startswith("/") else posixpath.join(posixpath.dirname(page.file.src_uri), image)
+    path = (docs / relative).resolve()
+    if not path.is_relative_to(docs):
+        warn(f"social.image {image!r} is outside the docs folder; drawing a card instead")
+        return None
+    from PIL import Image, UnidentifiedImageError  # only for pages that name their own picture
+
+    try:
+        with Image.open(path) as picture:
+            width, height = picture.size
+            media_type = Image.MIME.get(picture.format or "", "image/png")
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
+        warn(f"social.image {image!r} cannot be used ({exc}); drawing a card instead")
+        return None
+    return site_url + quote(path.relative_to(docs).as_posix()), width, height, media_type
+
+
+def image_tags(page: Page, card: CardInput, kind: str, image: tuple[str, int, int, str]) -> CardTags:
+    """The tags of a page that shows its own picture."""
+    title = clean_text(card.title)
+    url, width, height, media_type = image
+    return CardTags(url, width, height, media_type, title, clean_text(card.description) or title, card.page_url, kind)
+
+
+def card_path(cards_dir: str, ref: str, suffix: str) -> str:
+    """A page's card's path in the site, named after the page (``blog/post.md`` -> ``blog/post.png``)."""
+    return f"{cards_dir}/{posixpath.splitext(ref)[0]}{suffix}"
+
+
+def text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def names(value: object) -> tuple[str, ...]:
+    """Names from a string, a list, or objects with a ``name`` or ``title`` (Material's authors, categories)."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        # A plain string first: str has a title() method, which would stand in for the name.
+        name = item if isinstance(item, str) else getattr(item, "name", None) or getattr(item, "title", None) or item
+        if isinstance(name, (str, int, float)) and str(name).strip():
+            out.append(str(name).strip())
+    return tuple(out)
+
+
+def date_of(page: Page) -> str:
+    """A post's date as text: Material's blog date, or a ``date`` in the front matter."""
+    value: object = None
+    date = getattr(getattr(page, "config", None), "date", None)
+    if date is not None:
+        value = getattr(date, "created", None) or date
+    if value is None:
+        value = page.meta.get("date")
+    if isinstance(value, Mapping):
+        value = value.get("created")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value:%B} {value.day}, {value.year}"
+    return text(value) if isinstance(value, str) else ""
+
+
+def glob(pattern: str) -> Callable[[str], bool]:
+    """A glob on source paths: ``*`` and ``?`` stay within a folder, ``**`` spans folders.
+
+    Matched folder by folder, without regular expressions, in time linear in the
+    pattern times the path however many ``*`` the pattern holds.
+    """
+    parts = pattern.strip("/").split("/")
+
+    def match(path: str) -> bool:
+        segments = path.split("/")
+        reachable = {0}  # how many segments the parts so far can have matched
+        for part in parts:
+            if part == "**":
+                reachable = set(range(min(reachable), len(segments) + 1))
+            else:
+                reachable = {i + 1 for i in reachable if i < len(segments) and _wildcard(part, segments[i])}
+            if not reachable:
+                return False
+        return len(segments) in reachable
+
+    return match
+
+
+def _wildcard(pattern: str, name: str) -> bool:
+    """Whether ``name`` matches ``pattern`` (``*``: any run of characters, ``?``: one)."""
+    p = n = 0
+    star, resume = -1, 0
+    while n < len(name):
+        if p < len(pattern) and pattern[p] in ("?", name[n]):
+            p += 1
+            n += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, resume = p, n
+            p += 1
+        elif star >= 0:  # let the last "*" take one more character
+            resume += 1
+            p, n = star + 1, resume
+        else:
+            return False
+    return all(ch == "*" for ch in pattern[p:])

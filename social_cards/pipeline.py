@@ -1,0 +1,343 @@
+"""The one way a card is made: requests in, a report out.
+
+For each request: fingerprint its inputs and recall the key that fingerprint led to
+last time; on a hit, place the cached card. Otherwise resolve the template to a
+spec, look its key up, and on a miss have the pool draw it; the pipeline stores
+what comes back and places it. Lookups happen as each request is submitted and
+drawing goes on in the background, so a build can submit its pages as it reads
+them and collect each card (:meth:`Pipeline.result`) when it writes the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from .errors import SocialCardsError
+from .model import CardInput, RenderSettings
+from .place import place
+from .pool import RenderPool
+from .store import Recalled, Store
+from .template import Template
+from .template.fingerprint import fingerprint
+from .template.resolve import resolve
+
+if TYPE_CHECKING:
+    import concurrent.futures as futures
+
+    from .spec import CardSpec
+
+__all__ = ["CardError", "CardRequest", "CardResult", "Pipeline", "Report", "run"]
+
+logger = logging.getLogger(__name__)
+
+IN_FLIGHT_PER_WORKER = 8
+"""Cards handed to each worker ahead of time: enough to keep it busy, few enough to keep memory flat."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardRequest:
+    """One card to make.
+
+    Attributes:
+        ref: where the card comes from, for messages (a line number, a page's path).
+        template: the loaded template.
+        card: the card's data.
+        settings: output format, fonts and strictness.
+        out: the folder the card is placed under (None: only cache it).
+        name: its path under ``out``; None names it by its key (``<key>.png``).
+    """
+
+    ref: str
+    template: Template
+    card: CardInput
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    out: Path | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardResult:
+    """A card that is ready: in the cache (if it is on) and at its target (if any)."""
+
+    ref: str
+    key: str
+    width: int
+    height: int
+    target: Path | None
+    cached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CardError:
+    """A card that could not be made: where it came from and why."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Report:
+    """Counts of a run, updated as it goes (for progress) and final at the end."""
+
+    cards: int = 0
+    cached: int = 0
+    drawn: int = 0
+    failed: int = 0
+    damaged: int = 0
+    errors: list[CardError] = field(default_factory=list)
+    results: dict[str, CardResult] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> int:
+        return self.cached + self.drawn + self.failed
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+class _Pending:
+    """A card on its way to the pool, and the requests that wait for it."""
+
+    __slots__ = ("future", "key", "retried", "spec", "waiting")
+
+    def __init__(self, key: str, spec: CardSpec, future: futures.Future[bytes]) -> None:
+        self.key = key
+        self.spec = spec
+        self.future = future
+        self.retried = False
+        self.waiting: list[tuple[CardRequest, Path | None]] = []
+
+
+class Pipeline:
+    """Cards made together. Use as a context manager, or call :meth:`finish`.
+
+    Args:
+        store: the cache (off, if it cannot be used).
+        pool: draws what the cache does not have.
+        strict: the first card that cannot be made raises :class:`SocialCardsError`
+            naming its ``ref``; otherwise it is reported in ``errors`` and the rest goes on.
+        progress: called with the report after each card.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        pool: RenderPool,
+        *,
+        strict: bool = False,
+        progress: Callable[[Report], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.strict = strict
+        self.progress = progress
+        self.report = Report()
+        self._pending: dict[str, _Pending] = {}
+        self._by_ref: dict[str, _Pending] = {}
+        self._limit = max(1, pool.workers * IN_FLIGHT_PER_WORKER)
+
+    def submit(self, request: CardRequest) -> None:
+        """Make ``request``'s card: at once when it is cached, in the pool otherwise.
+
+        Raises:
+            SocialCardsError: with ``strict``, a card that cannot be made.
+        """
+        self.report.cards += 1
+        try:
+            self._submit(request)
+        except SocialCardsError as exc:
+            self._fail(request.ref, str(exc))
+        self._collect(block=len(self._pending) >= self._limit)
+
+    def _submit(self, request: CardRequest) -> None:
+        store, settings = self.store, request.settings
+        fp = fingerprint(request.template, request.card, settings)
+        recalled = store.recall(fp) if fp is not None else None
+        spec: CardSpec | None = None
+        if recalled is None:
+            spec = resolve(request.template, request.card, settings)
+            recalled = Recalled(spec.key, spec.width, spec.height)
+            if fp is not None:
+                store.remember(fp, recalled)
+        target = _target(request, recalled.key)
+        pending = self._pending.get(recalled.key)
+        if pending is not None:  # the same card again: placed once drawn
+            pending.waiting.append((request, target))
+            self._by_ref[request.ref] = pending
+            return
+        data = store.get(recalled.key)
+        if data is not None:
+            self._place(request, recalled, target, data, cached=True)
+            return
+        if spec is None:  # recalled, but no longer cached
+            spec = resolve(request.template, request.card, settings)
+        pending = self._pending[spec.key] = _Pending(spec.key, spec, self.pool.submit(spec))
+        pending.waiting.append((request, target))
+        self._by_ref[request.ref] = pending
+
+    def reject(self, ref: str, reason: str) -> None:
+        """Count a card that could not even be asked for (a bad input line) as failed.
+
+        Raises:
+            SocialCardsError: with ``strict``.
+        """
+        self.report.cards += 1
+        self._fail(ref, reason)
+
+    def _place(self, request: CardRequest, recalled: Recalled, target: Path | None, data: bytes, cached: bool) -> None:
+        if target is not None:
+            place(target, data)
+        result = CardResult(request.ref, recalled.key, recalled.width, recalled.height, target, cached)
+        self.report.results[request.ref] = result
+        if cached:
+            self.report.cached += 1
+        else:
+            self.report.drawn += 1
+        if self.progress is not None:
+            self.progress(self.report)
+
+    def _fail(self, ref: str, reason: str) -> None:
+        self.report.failed += 1
+        self.report.errors.append(CardError(ref, reason))
+        if self.progress is not None:
+            self.progress(self.report)
+        if self.strict:
+            raise SocialCardsError(f"{ref}: {reason}")
+
+    def _collect(self, *, block: bool) -> None:
+        """Store and place the cards the pool has finished; with ``block``, wait for one at least."""
+        import concurrent.futures as futures
+
+        if not self._pending:
+            return
+        if block:
+            pending = [p.future for p in self._pending.values()]
+            futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+        for item in [p for p in self._pending.values() if p.future.done()]:
+            self._finish_one(item)
+
+    def _finish_one(self, item: _Pending) -> None:
+        try:
+            data = item.future.result()
+        except BrokenProcessPool:
+            # A worker was killed (the OOM killer, say): its cards get one more try in fresh workers.
+            if not item.retried:
+                logger.warning("a drawing process died; drawing its cards again in a new one")
+                self.pool.restart()
+                self._retry_in_flight()
+                return
+            data = None
+            reason = "the drawing process died twice while drawing this card"
+        except SocialCardsError as exc:
+            data = None
+            reason = str(exc)
+        del self._pending[item.key]
+        if data is None:
+            for request, _ in item.waiting:
+                self._by_ref.pop(request.ref, None)
+                self._fail(request.ref, reason)
+            return
+        self.store.put(item.key, data)
+        recalled = Recalled(item.key, item.spec.width, item.spec.height)
+        for n, (request, target) in enumerate(item.waiting):
+            self._by_ref.pop(request.ref, None)
+            try:
+                self._place(request, recalled, target, data, cached=n > 0)
+            except SocialCardsError as exc:
+                self._fail(request.ref, str(exc))
+
+    def _retry_in_flight(self) -> None:
+        for item in self._pending.values():
+            if item.future.done() and not item.future.cancelled() and not _broken(item.future):
+                continue  # finished before the pool broke
+            item.retried = True
+            item.future = self.pool.submit(item.spec)
+
+    def result(self, ref: str) -> CardResult | None:
+        """The card of ``ref`` once it is ready (waiting for it if it is being drawn); None if it failed.
+
+        Raises:
+            SocialCardsError: with ``strict``, a card that could not be made.
+        """
+        while ref in self._by_ref:
+            item = self._by_ref[ref]
+            import concurrent.futures as futures
+
+            futures.wait([item.future])
+            self._finish_one(item)
+        return self.report.results.get(ref)
+
+    def finish(self) -> Report:
+        """Wait for every card; returns the final report.
+
+        Raises:
+            SocialCardsError: with ``strict``, a card that could not be made.
+        """
+        while self._pending:
+            self._collect(block=True)
+        self.report.damaged = self.store.counts["damaged"]
+        self.store.flush()
+        return self.report
+
+    def cancel(self) -> None:
+        """Stop waiting for cards being drawn (the run failed); cards already made stay."""
+        for item in self._pending.values():
+            item.future.cancel()
+        self._pending.clear()
+        self._by_ref.clear()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.cancel()
+
+
+def _broken(future: futures.Future[bytes]) -> bool:
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _target(request: CardRequest, key: str) -> Path | None:
+    """Where a card goes: ``name`` (or ``<key><suffix>``) under ``out``; never outside it.
+
+    Raises:
+        SocialCardsError: a name that is absolute, climbs out of ``out`` or holds a NUL.
+    """
+    if request.out is None:
+        return None
+    name = request.name if request.name else f"{key}{request.settings.output.suffix}"
+    relative = PurePosixPath(name.replace("\\", "/"))
+    if "\0" in name or relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise SocialCardsError(f"card path {name!r} is outside {request.out}; it must be a relative path inside it")
+    return request.out / relative
+
+
+def run(
+    requests: Iterable[CardRequest],
+    store: Store,
+    pool: RenderPool,
+    *,
+    strict: bool = False,
+    progress: Callable[[Report], None] | None = None,
+) -> Report:
+    """Make every requested card; returns the report.
+
+    Raises:
+        SocialCardsError: with ``strict``, the first card that could not be made.
+    """
+    pipeline = Pipeline(store, pool, strict=strict, progress=progress)
+    with pipeline:
+        for request in requests:
+            pipeline.submit(request)
+    return pipeline.report

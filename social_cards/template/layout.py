@@ -1,0 +1,276 @@
+"""Templates: a folder with a ``layout.toml`` (layers drawn in order) and its own assets.
+
+Every string in a layer may use Jinja2 (``{{ title }}``, ``{% if %}``) against the
+page's variables; each string is rendered on its own in a sandbox, so a value can
+only ever fill the field it was put in. SVG files a layer names are Jinja2 templates
+too, rendered with autoescaping. This module loads a template and checks it against
+the schema; :mod:`.resolve` turns it and a card into a ``CardSpec``, and
+:mod:`.fingerprint` digests the inputs a resolve reads.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import jinja2
+import jinja2.meta
+
+from ..digest import bytes_digest, file_digest
+from ..errors import TemplateError
+from ..fonts import BUNDLED_PREFIX
+from ..model import CardInput, RenderSettings
+from ..output import OutputFormat
+from ..text import clean_text
+from .schema import COMMON, SCHEMA, SVG_ENV, Value, compile_value, variables_of
+
+if TYPE_CHECKING:
+    from ..spec import CardSpec
+
+__all__ = ["BUILTIN_TEMPLATES_DIR", "LAYOUT_FILE", "Template", "builtin_templates", "load_template"]
+
+LAYOUT_FILE = "layout.toml"
+
+
+def _builtin_dir() -> Path:
+    packaged = Path(__file__).parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "templates"  # a source checkout
+
+
+BUILTIN_TEMPLATES_DIR = _builtin_dir()
+"""Where the built-in templates live (inside the package once installed)."""
+
+
+class LayerSource(NamedTuple):
+    kind: str
+    where: str
+    fields: dict[str, Value]
+    variables: tuple[str, ...] | None
+    """The page variables the layer reads (sorted), or None when that cannot be known."""
+
+
+def _layer_variables(kind: str, fields: dict[str, Value], root: Path) -> tuple[str, ...] | None:
+    names = set().union(*(variables_of(v) for v in fields.values()))
+    if kind == "svg":
+        file = fields.get("file")
+        if not isinstance(file, str):
+            return None
+        try:
+            names |= jinja2.meta.find_undeclared_variables(SVG_ENV.parse((root / file).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            return None  # reported when the layer is resolved
+    return tuple(sorted(names))
+
+
+@dataclass(slots=True)
+class Template:
+    """A loaded template; resolve it against page data with :meth:`resolve`."""
+
+    name: str
+    root: Path
+    description: str
+    width: int
+    height: int
+    defaults: dict[str, str]
+    layers: list[LayerSource] = field(repr=False)
+    digest: str
+    theme_color: tuple[str, ...] = ()
+    """Options a site theme's primary colour fills when the user does not set them."""
+    font_files: tuple[Path, ...] | None = field(default=(), repr=False)
+    """Font files outside the template folder that layers name; None when a layer picks
+    its font with a variable (then nothing but a full resolve knows the inputs)."""
+    memo: dict[tuple[object, ...], Any] = field(default_factory=dict, repr=False)
+    """What :mod:`.resolve` and :mod:`.fingerprint` work out once per template and settings."""
+
+    def context(self, card: CardInput) -> dict[str, Any]:
+        """The variables layers see for ``card``."""
+        options = dict(self.defaults)
+        options.update(dict(card.options))
+        authors = [clean_text(a) for a in card.authors]
+        return {
+            "title": clean_text(card.title),
+            "description": clean_text(card.description),
+            "site_name": clean_text(card.site_name),
+            "site_url": card.site_url,
+            "page_url": card.page_url,
+            "date": clean_text(card.date),
+            "authors": authors,
+            "author": ", ".join(authors),
+            "tags": [clean_text(t) for t in card.tags],
+            "categories": [clean_text(c) for c in card.categories],
+            "logo": "" if card.logo is None else str(card.logo),
+            "options": options,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    def resolve(
+        self,
+        card: CardInput,
+        *,
+        output: OutputFormat | None = None,
+        fonts: Sequence[Path] = (),
+        strict: bool = False,
+        system_fonts: bool = True,
+    ) -> CardSpec:
+        """Render the layout for ``card`` into a :class:`~social_cards.spec.CardSpec`.
+
+        Args:
+            card: the page data.
+            output: format and encoder settings (PNG by default).
+            fonts: extra fallback fonts, tried after the bundled ones.
+            strict: raise ``MissingGlyphError`` for a character no font has,
+                instead of logging a warning and leaving it out.
+            system_fonts: let installed fonts join the fallback chain.
+
+        Raises:
+            TemplateError: a field of the layout is not valid for this card.
+            FontError: a font file is missing or broken.
+            AssetError: an image or SVG file is missing or outside the allowed folders.
+        """
+        from .resolve import resolve
+
+        return resolve(self, card, _settings(output, fonts, strict, system_fonts))
+
+    def fingerprint(
+        self,
+        card: CardInput,
+        *,
+        output: OutputFormat | None = None,
+        fonts: Sequence[Path] = (),
+        strict: bool = False,
+        system_fonts: bool = True,
+    ) -> str | None:
+        """A digest of every input :meth:`resolve` reads for these arguments, or None.
+
+        Equal fingerprints resolve to equal specs (see :mod:`.fingerprint`). None when
+        a layer chooses its font with a variable.
+        """
+        from .fingerprint import fingerprint
+
+        return fingerprint(self, card, _settings(output, fonts, strict, system_fonts))
+
+
+def _settings(output: OutputFormat | None, fonts: Sequence[Path], strict: bool, system_fonts: bool) -> RenderSettings:
+    return RenderSettings(output or OutputFormat(), tuple(Path(f) for f in fonts), strict, system_fonts)
+
+
+def builtin_templates() -> dict[str, str]:
+    """Names of the built-in templates and their one-line descriptions."""
+    out = {}
+    for folder in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if BUILTIN_TEMPLATES_DIR.is_dir() else []:
+        if (folder / LAYOUT_FILE).is_file():
+            out[folder.name] = load_template(folder).description
+    return out
+
+
+def _font_files(raw_layers: list[Any], root: Path) -> tuple[Path, ...] | None:
+    """Fonts outside ``root`` that text layers name (the folder digest covers the rest)."""
+    found: list[Path] = []
+    for raw in raw_layers:
+        if raw.get("kind") != "text" or "font" not in raw:
+            continue
+        value = raw["font"]
+        if not isinstance(value, str) or "{{" in value or "{%" in value:
+            return None
+        if value.startswith(BUNDLED_PREFIX):
+            continue
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else root / path
+        if not path.resolve().is_relative_to(root):
+            found.append(path)
+    return tuple(found)
+
+
+def _folder_digest(root: Path) -> str:
+    entries = []
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            full = Path(dirpath) / name
+            entries.append(f"{full.relative_to(root).as_posix()}\0{file_digest(full)}")
+    return bytes_digest("\n".join(entries).encode("utf-8"))
+
+
+def load_template(ref: str | Path) -> Template:
+    """Load a built-in template by name, or a template folder by path.
+
+    Raises:
+        TemplateError: no such template, or its ``layout.toml`` is invalid.
+    """
+    text = str(ref)
+    candidate = BUILTIN_TEMPLATES_DIR / text
+    if isinstance(ref, str) and "/" not in text and "\\" not in text and (candidate / LAYOUT_FILE).is_file():
+        root = candidate
+    else:
+        root = Path(ref).expanduser()
+        if root.is_file() and root.name == LAYOUT_FILE:
+            root = root.parent
+        if not (root / LAYOUT_FILE).is_file():
+            names = ", ".join(p.name for p in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if (p / LAYOUT_FILE).is_file())
+            raise TemplateError(
+                f"unknown template {text!r}: expected a built-in name ({names}) or a folder holding {LAYOUT_FILE}"
+            )
+    layout_path = root / LAYOUT_FILE
+    try:
+        doc = tomllib.loads(layout_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{layout_path}: cannot read the layout: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"{layout_path}: invalid TOML: {exc}") from None
+    return _parse(doc, root.resolve(), layout_path)
+
+
+def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
+    width, height = doc.get("width", 1200), doc.get("height", 630)
+    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= 4096 and 16 <= height <= 4096):
+        raise TemplateError(f"{layout_path}: width and height must be whole numbers from 16 to 4096 pixels")
+    options = doc.get("options", {})
+    if not isinstance(options, dict):
+        raise TemplateError(f"{layout_path}: [options] must be a table of default option values")
+    theme_color = doc.get("theme_color", [])
+    theme_color = [theme_color] if isinstance(theme_color, str) else theme_color
+    if not isinstance(theme_color, list) or not all(isinstance(n, str) and n in options for n in theme_color):
+        raise TemplateError(
+            f"{layout_path}: theme_color must name options of [options] (a name or a list of names), "
+            f"got {doc.get('theme_color')!r}"
+        )
+    raw_layers = doc.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise TemplateError(f"{layout_path}: expected at least one [[layers]] table")
+    layers = []
+    for n, raw in enumerate(raw_layers, start=1):
+        where = f"{layout_path.parent.name}/{LAYOUT_FILE} layer {n}"
+        if not isinstance(raw, dict):
+            raise TemplateError(f"{where}: expected a table")
+        kind = raw.get("kind")
+        if kind not in SCHEMA:
+            raise TemplateError(f"{where}: unknown kind {kind!r}; expected one of {', '.join(SCHEMA)}")
+        where = f"{where} ({kind})"
+        unknown = set(raw) - set(SCHEMA[kind]) - COMMON
+        if unknown:
+            raise TemplateError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(SCHEMA[kind])}"
+            )
+        fields = {k: compile_value(v, f"{where}.{k}") for k, v in raw.items() if k != "kind"}
+        layers.append(LayerSource(kind, where, fields, _layer_variables(kind, fields, root)))
+    return Template(
+        name=str(doc.get("name", root.name)),
+        root=root,
+        description=str(doc.get("description", "")),
+        width=width,
+        height=height,
+        defaults={str(k): str(v) for k, v in options.items()},
+        layers=layers,
+        theme_color=tuple(theme_color),
+        digest=_folder_digest(root),
+        font_files=_font_files(raw_layers, root),
+    )

@@ -1,0 +1,219 @@
+"""Resolving: a template and a card's data become a frozen ``CardSpec``.
+
+Every file a layer names is checked to be inside the template folder (or to be the
+configured logo) and replaced by the digest of its bytes; every text layer gets
+the chain of font faces that can draw its characters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from ..digest import file_digest
+from ..errors import AssetError, MissingGlyphError, TemplateError
+from ..fonts import FontChain, FontFace, resolve_font_path
+from ..model import CardInput, RenderSettings
+from ..text import ELLIPSIS, clean_text, clusters
+from .schema import CARD_SIZE, FALSY, REQUIRED, SCHEMA, SVG_ENV, render_value
+
+if TYPE_CHECKING:
+    from ..spec import Asset, Box, CardSpec, Layer
+    from .layout import LayerSource, Template
+
+__all__ = ["MAX_SVG_BYTES", "resolve"]
+
+logger = logging.getLogger(__name__)
+
+MAX_SVG_BYTES = 2_000_000
+"""Largest SVG file a layer may name, in bytes."""
+
+_LAYER_MEMO_ENTRIES = 4096
+
+
+def resolve(template: Template, card: CardInput, settings: RenderSettings) -> CardSpec:
+    """Render ``template``'s layout for ``card`` into a spec (see ``Template.resolve``)."""
+    resolver: _Resolver | None = template.memo.get(("resolver", settings))
+    if resolver is None:
+        resolver = template.memo[("resolver", settings)] = _Resolver(template, settings)
+    return resolver.resolve(card)
+
+
+class _Resolver:
+    """What resolving with one template and one set of settings keeps from card to card."""
+
+    def __init__(self, template: Template, settings: RenderSettings) -> None:
+        self.template = template
+        self.settings = settings
+        self.extra = tuple(FontFace(Path(p)) for p in settings.fonts)
+        self.chains: dict[tuple[FontFace, bool], FontChain] = {}
+        self.svg_sources: dict[Path, jinja2.Template] = {}
+        # A layer that reads only site-wide values (background, logo, site name) resolves once:
+        # its memo key holds exactly the values the layer reads.
+        self.layer_memo: dict[tuple[object, ...], Layer | None] = {}
+        self.missing_told: set[tuple[str, str]] = set()
+        """(layer, character) pairs already warned of: one line each, not one per card."""
+
+    def resolve(self, card: CardInput) -> CardSpec:
+        from ..spec import CardSpec
+
+        template = self.template
+        context = template.context(card)
+        encoded: dict[str, str] = {}
+
+        def value_of(name: str) -> str:
+            text = encoded.get(name)
+            if text is None:
+                text = encoded[name] = json.dumps(context.get(name), sort_keys=True, default=str)
+            return text
+
+        layers: list[Layer] = []
+        for index, source in enumerate(template.layers):
+            memo_key = None if source.variables is None else (index, *(value_of(n) for n in source.variables))
+            if memo_key is not None and memo_key in self.layer_memo:
+                layer = self.layer_memo[memo_key]
+            else:
+                layer = self._layer(source, context, card)
+                if memo_key is not None:
+                    if len(self.layer_memo) >= _LAYER_MEMO_ENTRIES:
+                        self.layer_memo.clear()
+                    self.layer_memo[memo_key] = layer
+            if layer is not None:
+                layers.append(layer)
+        return CardSpec(template.width, template.height, tuple(layers), self.settings.output, template.digest)
+
+    def _layer(self, source: LayerSource, context: Mapping[str, Any], card: CardInput) -> Layer | None:
+        if "when" in source.fields:
+            flag = render_value(source.fields["when"], context, f"{source.where}.when")
+            if str(flag).strip().lower() in FALSY:
+                return None
+        values = {}
+        for name, (coerce, default) in SCHEMA[source.kind].items():
+            where = f"{source.where}.{name}"
+            raw = render_value(source.fields[name], context, where) if name in source.fields else default
+            if raw is CARD_SIZE:
+                raw = self.template.width if name == "width" else self.template.height
+            if raw is REQUIRED:
+                raise TemplateError(f"{source.where}: the field '{name}' is required for a {source.kind} layer")
+            values[name] = coerce(raw, where)
+        return self._build(source, values, context, card)
+
+    def _build(self, source: LayerSource, v: dict[str, Any], context: Mapping[str, Any], card: CardInput) -> Layer | None:
+        from ..spec import BackgroundLayer, ImageLayer, RectLayer, SvgLayer, TextLayer
+
+        kind, where = source.kind, source.where
+        if kind == "background":
+            image = self._asset(v["image"], card, where) if v["image"] else None
+            return BackgroundLayer(v["color"], v["gradient_to"], v["angle"], image, v["fit"], v["opacity"])
+        if kind == "rect":
+            return RectLayer(_box(v), v["fill"], v["radius"], v["outline"], v["outline_width"])
+        if kind in ("image", "svg"):
+            if not v["file"].strip():
+                return None
+            path = self._path(v["file"], card, where)
+            if kind == "svg" or path.suffix.lower() == ".svg":
+                markup = self._svg(path, context, where, templated=kind == "svg")
+                return SvgLayer(markup, path, _box(v), v["opacity"])
+            return ImageLayer(self._asset(v["file"], card, where), _box(v), v["fit"], v["radius"], v["opacity"])
+        text = clean_text(v["text"], markup=v["markup"] == "true")
+        if not text:
+            return None
+        primary = FontFace(resolve_font_path(v["font"], self.template.root))
+        text, faces = self._fonts(text, primary, v["weight"] == "bold", where)
+        if not text:
+            return None
+        low, high = v["size"]
+        return TextLayer(
+            text, faces, v["color"], _box(v), high, low, v["line_height"], max(1, v["max_lines"]),
+            v["align"], v["valign"], v["direction"],
+        )  # fmt: skip
+
+    def _fonts(self, text: str, primary: FontFace, bold: bool, where: str) -> tuple[str, tuple[FontFace, ...]]:
+        """The text less what no font can draw, and the faces that draw the rest."""
+        chain = self.chains.get((primary, bold))
+        if chain is None:
+            chain = self.chains[(primary, bold)] = FontChain.build(
+                primary, bold=bold, extra=self.extra, system=self.settings.system_fonts
+            )
+        used = {0}
+        ellipsis = chain.face_for(ELLIPSIS)  # the typesetter may need it to cut the text
+        if ellipsis is not None:
+            used.add(ellipsis)
+        parts = clusters(text)
+        faces = {part: chain.face_for(part) for part in set(parts)}
+        used.update(index for index in faces.values() if index is not None)
+        kept = [part for part in parts if faces[part] is not None]
+        missing = [part for part in parts if faces[part] is None]
+        if missing:
+            strict = self.settings.strict
+            # Without an emoji font, a site whose titles carry emoji would get a line per card.
+            new = missing if strict else [m for m in dict.fromkeys(missing) if (where, m) not in self.missing_told]
+            if new:
+                shown = ", ".join(f"U+{ord(m[0]):04X} {m!r}" for m in dict.fromkeys(new))
+                message = (
+                    f"{where}: no font in the fallback chain has {shown}; left out. "
+                    "Install a font that covers it (see the docs) or add one with --font / 'fonts'."
+                )
+                if strict:
+                    raise MissingGlyphError(message)
+                self.missing_told.update((where, m) for m in new)
+                logger.warning(message + " (said once per character and layer)")
+        return " ".join("".join(kept).split()), tuple(chain.faces[i] for i in sorted(used))
+
+    def _path(self, value: str, card: CardInput, where: str) -> Path:
+        """A file a layer names: inside the template folder, or the configured logo."""
+        raw = Path(value.strip()).expanduser()
+        root = self.template.root
+        path = raw if raw.is_absolute() else root / raw
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise AssetError(f"{where}: file not found: {path}") from None
+        if card.logo is not None and resolved == Path(card.logo).expanduser().resolve():
+            return resolved
+        if not resolved.is_relative_to(root.resolve()):
+            raise AssetError(
+                f"{where}: {value!r} is outside the template folder {root}; layers may only use files in "
+                "their template folder, or the configured logo"
+            )
+        if not resolved.is_file():
+            raise AssetError(f"{where}: not a file: {resolved}")
+        return resolved
+
+    def _asset(self, value: str, card: CardInput, where: str) -> Asset:
+        from ..spec import Asset
+
+        path = self._path(value, card, where)
+        try:
+            return Asset(path, file_digest(path))
+        except OSError as exc:
+            raise AssetError(f"{where}: cannot read {path}: {exc}") from None
+
+    def _svg(self, path: Path, context: Mapping[str, Any], where: str, *, templated: bool) -> str:
+        try:
+            if path.stat().st_size > MAX_SVG_BYTES:
+                raise AssetError(f"{where}: {path} is larger than {MAX_SVG_BYTES} bytes")
+            if not templated:
+                return path.read_text(encoding="utf-8")
+            source = self.svg_sources.get(path)
+            if source is None:
+                source = self.svg_sources[path] = SVG_ENV.from_string(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AssetError(f"{where}: cannot read SVG {path}: {exc}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{path}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
+        try:
+            return source.render(context)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{path}: {exc}") from None
+
+
+def _box(v: Mapping[str, Any]) -> Box:
+    from ..spec import Box
+
+    return Box(v["x"], v["y"], max(1, v["width"]), max(1, v["height"]))
