@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -225,6 +224,8 @@ class Pipeline:
             self._finish_one(item)
 
     def _finish_one(self, item: _Pending) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             data = item.future.result()
         except BrokenProcessPool:
@@ -305,6 +306,8 @@ class Pipeline:
 
 
 def _broken(future: futures.Future[bytes]) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
     return isinstance(future.exception(), BrokenProcessPool)
 
 

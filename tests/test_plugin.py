@@ -135,22 +135,24 @@ def test_warm_rebuild_draws_nothing_and_an_edit_draws_one(tmp_path: Path) -> Non
     assert (config.parent / "site/assets/images/social/index.png").read_bytes() != before
 
 
-# What only drawing and storing need: a warm build's process draws nothing, resolves nothing and writes
-# no card, so loading any of these would only add to its start (the spec's classes and the pool
-# machinery were 7 ms of it, diskcache 4 ms).
-_DRAWING_MODULES = ("PIL", "cairosvg", "multiprocessing", "concurrent.futures", "social_cards.spec",
-                    "social_cards.renderer", "social_cards.typesetter", "social_cards.vector",
-                    "diskcache")  # fmt: skip
+# What only resolving and drawing need: a warm build recalls every card by its fingerprint, so it
+# resolves nothing and draws nothing, and starts no drawing process.
+_DRAWING_MODULES = ("PIL", "cairosvg", "multiprocessing", "social_cards.spec", "social_cards.renderer",
+                    "social_cards.typesetter", "social_cards.vector")  # fmt: skip
+
+
+def cache_file_of(card: Path) -> Path:
+    """The cache's own file of a card placed in a site (the one with the same bytes)."""
+    data = card.read_bytes()
+    (found,) = [p for p in Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).glob("v*/cards/*/*") if p.read_bytes() == data]
+    return found
 
 
 def test_a_warm_build_loads_no_drawing_code(tmp_path: Path) -> None:
-    """A warm build imports neither Pillow, CairoSVG, the card spec's classes, the process pool machinery
-    nor diskcache, leaves diskcache's index of the card files unopened (its usage database says where
-    each card is), and keeps no page alive once it is over."""
+    """A warm build imports neither Pillow, CairoSVG, the card spec's classes nor the process pool
+    machinery, and keeps no page alive once it is over."""
     config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
     build(config)
-    index = Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]) / "v1" / "cache.db"
-    before = index.stat()
     loaded = tmp_path / "modules.json"
     script = tmp_path / "build.py"
     script.write_text(
@@ -171,11 +173,8 @@ def test_a_warm_build_loads_no_drawing_code(tmp_path: Path) -> None:
     modules = found_after["modules"]
     assert "social_cards.store" in modules  # the build did load the plugin
     assert [m for m in modules if m.startswith(_DRAWING_MODULES)] == []
-    # MkDocs keeps its plugins until the process ends: a plugin holding the pages left them
-    # for the interpreter's shutdown to free (0.4 s more at 10,000 pages).
+    # MkDocs keeps its plugins until the process ends: the plugin lets go of the build's pages.
     assert found_after["pages"] == 0
-    after = index.stat()  # opening the index writes to it (diskcache records its settings)
-    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
 
 
 def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> None:
@@ -184,12 +183,10 @@ def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> Non
     build(config)
     card = config.parent / "site/assets/images/social/guide/setup.png"
     good = card.read_bytes()
-    (value,) = [p for p in Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).rglob("*.val") if p.read_bytes() == good]
-    value.chmod(0o644)
-    value.write_bytes(good[:-10] + bytes(10))
-    log, counts = build(config)
+    cache_file_of(card).write_bytes(good[:-10] + bytes(10))
+    log, counts = build(config, None, "--strict")  # a damaged entry is recovered from: no warning
     assert counts == (4, 3, 1), log
-    assert "damaged cache entry" in log
+    assert "1 damaged cache entries were dropped and drawn again" in log
     assert card.read_bytes() == good
     assert meta_of(config.parent / "site/guide/setup/index.html")["og:image"].endswith("/guide/setup.png")
     _, counts = build(config)
@@ -220,12 +217,7 @@ def test_a_large_build_tags_every_page(tmp_path: Path) -> None:
         log, counts = build(config)
         assert counts == expected, log
         check()
-    card = site / "assets/images/social/p/007.png"
-    (value,) = [
-        p for p in Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).rglob("*.val") if p.read_bytes() == card.read_bytes()
-    ]
-    value.chmod(0o644)
-    value.write_bytes(bytes(100))
+    cache_file_of(site / "assets/images/social/p/007.png").write_bytes(bytes(100))
     log, counts = build(config)
     assert counts == (250, 249, 1), log
     check()
@@ -440,102 +432,37 @@ def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_writ
     assert meta_of(tmp_path / "site/a/index.html")["og:title"] == "A"
 
 
-_COLLECTOR_HOOKS = """
+_STATE_HOOKS = """
 import gc, json, os, pathlib
-from mkdocs.plugins import event_priority
 
-def _note(event):
-    with pathlib.Path(os.environ["NOTES"]).open("a") as notes:
-        notes.write(json.dumps([event, gc.get_freeze_count()]) + "\\n")
+seen = []
 
-@event_priority(50)  # before the plugin's
 def on_env(env, config, files):
-    if os.environ.get("FREEZE_FIRST"):
-        gc.freeze()
-        _note("frozen first")
+    seen.append(("loader", type(env.loader).get_source.__qualname__, getattr(env.loader.get_source, "__func__", None)
+                 is type(env.loader).get_source))
     return env
 
 def on_post_page(output, page, config):
-    _note("page")
-    if os.environ.get("FAIL"):
-        raise ValueError("this page cannot be written")
+    seen.append(("gc", gc.isenabled(), gc.get_freeze_count()))
     return output
 
 def on_post_build(config):
-    _note("post_build")
-
-def on_build_error(error):
-    _note("build_error")
+    pathlib.Path(os.environ["STATE_LOG"]).write_text(json.dumps(seen))
 """
 
 
-def test_the_collector_leaves_what_the_build_holds_alone_while_pages_are_written(tmp_path: Path) -> None:
-    """Objects alive once pages are read are frozen out of the collector's passes until the build ends or
-    fails; a build where something else froze them already leaves that as it was."""
+def test_a_build_leaves_process_wide_state_alone(tmp_path: Path) -> None:
+    """Other plugins share the mkdocs process: the collector stays on and unfrozen, and the theme's loader
+    is the theme's own, while every page is written."""
     config = write_site(tmp_path, BASIC_CONFIG + "hooks:\n  - hooks.py\n", BASIC_PAGES)
-    (tmp_path / "hooks.py").write_text(_COLLECTOR_HOOKS)
-
-    def notes(**env: str) -> list[tuple[str, int]]:
-        path = tmp_path / "notes.jsonl"
-        path.unlink(missing_ok=True)
-        result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "-f", str(config)],
-            capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "NOTES": str(path), **env},
-        )  # fmt: skip
-        assert (result.returncode != 0) == bool(env.get("FAIL")), result.stderr
-        return [tuple(note) for note in map(json.loads, path.read_text().splitlines())]
-
-    built = notes()
-    assert [event for event, _ in built] == ["page"] * len(BASIC_PAGES) + ["post_build"]
-    assert all(frozen > 1000 for event, frozen in built if event == "page"), built
-    assert built[-1] == ("post_build", 0)
-    failed = notes(FAIL="1")
-    assert [event for event, _ in failed] == ["page", "build_error"] and failed[0][1] > 1000, failed
-    assert failed[-1] == ("build_error", 0)
-    first = notes(FREEZE_FIRST="1")  # (freed frozen objects leave the count)
-    assert first[0][0] == "frozen first" and all(0 < frozen <= first[0][1] for _, frozen in first), first
-
-
-_BATCH_COLLECTION_HOOKS = """
-import gc, json, os, pathlib
-from mkdocs_social_cards.cards import SiteCards
-from mkdocs_social_cards.plugin import SocialCardsPlugin
-
-notes = {"passes": []}  # the collector's passes from the batch's start to the end of the freeze
-_run, _freeze = SiteCards.run, SocialCardsPlugin._freeze
-_thresholds = gc.get_threshold()
-
-def _watch(phase, info):
-    if phase == "start":
-        notes["passes"].append(info["generation"])
-
-def _run_watched(self, *args, **kwargs):
-    notes["run"] = True
-    gc.set_threshold(1, 1_000_000, 1_000_000)  # a young pass at the first object made with the collector on
-    gc.callbacks.append(_watch)
-    return _run(self, *args, **kwargs)
-
-def _freeze_watched(self):
-    _freeze(self)
-    notes["frozen"] = gc.get_freeze_count() > 0
-    gc.callbacks.remove(_watch)
-    gc.set_threshold(*_thresholds)
-    pathlib.Path(os.environ["NOTES"]).write_text(json.dumps(notes))
-
-SiteCards.run, SocialCardsPlugin._freeze = _run_watched, _freeze_watched
-"""
-
-
-def test_the_collector_makes_no_pass_over_the_cards_before_they_are_frozen(tmp_path: Path) -> None:
-    """A warm build's batch makes objects for every page; the collector stays paused from the batch's
-    start to the freeze, so no pass walks them only to find them alive (10-15 ms at 10,000 pages)."""
-    config = write_site(tmp_path, BASIC_CONFIG + "hooks:\n  - hooks.py\n", BASIC_PAGES)
-    (tmp_path / "hooks.py").write_text(_BATCH_COLLECTION_HOOKS)
-    notes = tmp_path / "notes.json"
-    build(config, env={"NOTES": str(notes)})  # cold: cards are drawn as pages are read, the batch only ends
-    notes.unlink()
-    assert build(config, env={"NOTES": str(notes)})[1] == (4, 4, 0)
-    assert json.loads(notes.read_text()) == {"run": True, "passes": [], "frozen": True}
+    (tmp_path / "hooks.py").write_text(_STATE_HOOKS)
+    state = tmp_path / "state.json"
+    for expected in [(4, 0, 4), (4, 4, 0)]:
+        _, counts = build(config, None, env={"STATE_LOG": str(state)})
+        assert counts == expected
+        seen = json.loads(state.read_text())
+        assert [s for s in seen if s[0] == "loader"] == [["loader", "FileSystemLoader.get_source", True]]
+        assert [s for s in seen if s[0] == "gc"] == [["gc", True, 0]] * 5
 
 
 def _free_port() -> int:
@@ -561,12 +488,14 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
     return state != "Z"
+
 
 
 def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
@@ -624,34 +553,41 @@ def test_render_from_mkdocs_config_fills_the_cache_for_the_build(tmp_path: Path)
     assert (summary["cards"], summary["drawn"], summary["failed"]) == (4, 4, 0)
     assert decode((tmp_path / "out/assets/images/social/guide/setup.png").read_bytes()).size == (1200, 630)
     assert not (config.parent / "site").exists(), "a pre-render writes no site"
-    # The build finds the cards by the memo the pre-render left under the site's name, even
-    # with the index's rows gone (without the memo, it would have to draw all four).
-    usage = next(Path(os.environ["SOCIAL_CARDS_CACHE_DIR"]).rglob("usage.db"))
-    db = sqlite3.connect(usage)
-    db.execute("DELETE FROM resolved")
-    db.execute("DELETE FROM entries")
-    db.commit()
-    db.close()
     _, counts = build(config, tmp_path)
     assert counts == (4, 4, 0)
 
 
-def test_a_pre_render_makes_the_cards_and_no_tags(tmp_path: Path) -> None:
-    """A pre-render stops before any page is written: it makes every card, and no page's tags or tag lines."""
-    from mkdocs_social_cards.prerender import Prerender
+_ERROR_HOOKS = """
+import json, os, pathlib
 
-    from social_cards.pool import RenderPool
-    from social_cards.store import Store
+events = []
 
+def on_build_error(error):
+    events.append(["on_build_error", type(error).__name__])
+
+def on_post_build(config):
+    events.append(["on_post_build"])
+
+def on_shutdown():
+    pathlib.Path(os.environ["EVENT_LOG"]).write_text(json.dumps(events))
+"""
+
+
+def test_a_pre_render_fires_no_other_plugins_build_error(tmp_path: Path) -> None:
+    """A pre-render is a build that ends well: other plugins hear on_post_build, never on_build_error;
+    it makes every card and writes no tags."""
     config = write_site(
-        tmp_path, BASIC_CONFIG, {**BASIC_PAGES, "own.md": "---\nsocial:\n  image: https://x.org/a.png\n---\n"}
-    )
-    job = Prerender(config)
-    with Store(tmp_path / "cache") as store, RenderPool(store.directory, 1) as pool:
-        report = job.run(store, pool)
-    assert (report.drawn, report.errors) == (4, [])
-    site = job.plugin._site  # what the plugin kept of the pre-render
-    assert site is not None and (site.tags, site.blocks) == ({}, {})
+        tmp_path, BASIC_CONFIG + "hooks:\n  - hooks.py\n",
+        {**BASIC_PAGES, "own.md": "---\nsocial:\n  image: https://x.org/a.png\n---\n"},
+    )  # fmt: skip
+    (tmp_path / "hooks.py").write_text(_ERROR_HOOKS)
+    events = tmp_path / "events.json"
+    from conftest import run_cli
+
+    result = run_cli("render", str(config), "--json", env={"EVENT_LOG": str(events)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["drawn"] == 4
+    assert json.loads(events.read_text()) == [["on_post_build"]]
 
 
 def test_render_refuses_a_config_without_the_plugin(tmp_path: Path) -> None:

@@ -145,8 +145,10 @@ class SiteCards:
             SocialCardsError: with ``strict``, a card that could not be made.
         """
         ref = page.file.src_uri
+        if not self.tagging:
+            return None
         own = self._own.get(ref)
-        if own is not None or not self.tagging:
+        if own is not None:
             return own
         wanted = self._cards.get(ref)
         result = self.pipeline.result(ref) if wanted is not None else None
