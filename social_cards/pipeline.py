@@ -142,6 +142,7 @@ class Pipeline:
         self._pending: dict[str, _Pending] = {}
         self._by_ref: dict[str, _Pending] = {}
         self._limit = max(1, pool.workers * IN_FLIGHT_PER_WORKER)
+        self._told_broken = False
 
     def submit(self, request: CardRequest) -> None:
         """Make ``request``'s card: at once when it is cached, in the pool otherwise.
@@ -229,11 +230,13 @@ class Pipeline:
         try:
             data = item.future.result()
         except BrokenProcessPool:
-            # A worker was killed (the OOM killer, say): its cards get one more try in fresh workers.
+            # A worker was killed (the OOM killer, say): each of its cards gets one more try in a new one.
             if not item.retried:
-                logger.warning("a drawing process died; drawing its cards again in a new one")
-                self.pool.restart()
-                self._retry_in_flight()
+                if not self._told_broken:
+                    self._told_broken = True
+                    logger.warning("a drawing process died; drawing its cards again in a new one")
+                item.retried = True
+                item.future = self.pool.submit(item.spec)
                 return
             data = None
             reason = "the drawing process died twice while drawing this card"
@@ -254,13 +257,6 @@ class Pipeline:
                 self._place(request, recalled, target, data, cached=n > 0)
             except SocialCardsError as exc:
                 self._fail(request.ref, str(exc))
-
-    def _retry_in_flight(self) -> None:
-        for item in self._pending.values():
-            if item.future.done() and not item.future.cancelled() and not _broken(item.future):
-                continue  # finished before the pool broke
-            item.retried = True
-            item.future = self.pool.submit(item.spec)
 
     def result(self, ref: str) -> CardResult | None:
         """The card of ``ref`` once it is ready (waiting for it if it is being drawn); None if it failed.
@@ -303,12 +299,6 @@ class Pipeline:
             self.finish()
         else:
             self.cancel()
-
-
-def _broken(future: futures.Future[bytes]) -> bool:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return isinstance(future.exception(), BrokenProcessPool)
 
 
 def _target(request: CardRequest, key: str) -> Path | None:

@@ -72,7 +72,13 @@ class RenderPool:
             except SocialCardsError as exc:
                 done.set_exception(exc)
             return done
-        return self._pool().submit(draw_card, spec)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool().submit(draw_card, spec)
+        except BrokenProcessPool:  # a worker died: the pipeline retries its cards, new ones go to new workers
+            self.close(cancel=True)
+            return self._pool().submit(draw_card, spec)
 
     def _pool(self) -> futures.ProcessPoolExecutor:
         if self._executor is None:
@@ -84,10 +90,6 @@ class RenderPool:
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             self._executor = futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         return self._executor
-
-    def restart(self) -> None:
-        """Replace the worker processes (one of them died); cards in flight are lost."""
-        self.close(cancel=True)
 
     def close(self, *, cancel: bool = False) -> None:
         """Stop the workers (the pool starts again with the next card)."""
