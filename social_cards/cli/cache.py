@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from ..errors import CacheError
 from ..maintenance import cache_stats, parse_age, parse_size, prune as prune_cache
 from ..store import Store, resolve_cache_dir
 from .common import EXIT_OK, UsageError
@@ -56,7 +57,7 @@ def prune(args: argparse.Namespace) -> int:
     try:
         max_size = parse_size(args.max_size) if args.max_size is not None else None
         older_than = parse_age(args.older_than) if args.older_than is not None else None
-    except ValueError as exc:
+    except CacheError as exc:  # the documented exit code of a bad option
         raise UsageError(str(exc)) from None
     if args.keep_builds is not None and args.keep_builds < 0:
         raise UsageError(f"--keep-builds expects a number of builds (0 or more), got {args.keep_builds}")
