@@ -14,7 +14,7 @@ from test_plugin import meta_of
 
 from social_cards import builtin_templates
 from social_cards.preview import SAMPLES
-from social_cards.template import _SCHEMA
+from social_cards.template.schema import SCHEMA as _SCHEMA
 
 SITE_URL = "https://social-cards.example.org/"
 

@@ -18,6 +18,7 @@ import pytest
 from conftest import REPO, decode, run_cli
 from test_plugin import SUMMARY, meta_of, write_site
 
+from social_cards.maintenance import cache_stats
 from social_cards.store import Store
 
 
@@ -77,7 +78,7 @@ def test_builds_and_a_render_sharing_one_cache_at_once(tmp_path: Path) -> None:
         found = SUMMARY.search(result.stderr)
         assert found is not None and found[3] == "0", result.stderr
     with Store(cache) as store:
-        assert store.stats().damaged == 0
+        assert cache_stats(store).damaged == 0
 
 
 def test_a_render_killed_again_and_again_then_matches_a_clean_run(tmp_path: Path) -> None:

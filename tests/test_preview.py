@@ -21,7 +21,7 @@ from social_cards.store import Store
 
 def test_sheet_draws_every_sample_then_serves_them_from_the_cache(tmp_path: Path) -> None:
     """One picture per template and sample, an HTML page naming them; a second sheet draws nothing."""
-    with Store(tmp_path / "cache") as store, RenderPool(tmp_path / "cache", 1) as pool:
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
         first = draw_sheet(["default", "blog"], tmp_path / "out", store, pool)
         second = draw_sheet(["default", "blog"], tmp_path / "out", store, pool)
     assert (first.drawn, first.cached, first.failed) == (2 * len(SAMPLES), 0, 0)
@@ -35,7 +35,7 @@ def test_sheet_draws_every_sample_then_serves_them_from_the_cache(tmp_path: Path
 def test_titles_cannot_add_markup_to_the_page(tmp_path: Path) -> None:
     """A sample title is escaped on the page: it cannot open an element."""
     hostile = Sample("x", '"><script>alert(1)</script><img src=x onerror=alert(2)>')
-    with Store(tmp_path / "cache") as store, RenderPool(None, 1) as pool:
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
         sheet = draw_sheet(["default"], tmp_path / "out", store, pool, samples=[hostile])
     page = sheet.page.read_text(encoding="utf-8")
     assert "<script>" not in page and "onerror=alert(2)>" not in page
@@ -52,7 +52,7 @@ def test_a_card_that_fails_shows_its_reason_and_no_stale_picture(tmp_path: Path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "tpl-short.png").write_bytes(b"an old picture")
-    with Store(tmp_path / "cache") as store, RenderPool(None, 1) as pool:
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
         sheet = draw_sheet([folder], out, store, pool, samples=[SAMPLES[0]], options={"picture": "missing.png"})
     assert sheet.failed == 1
     assert "missing.png" in sheet.cards[0].error
@@ -61,7 +61,7 @@ def test_a_card_that_fails_shows_its_reason_and_no_stale_picture(tmp_path: Path)
 
 
 def test_an_unknown_template_is_a_clear_error(tmp_path: Path) -> None:
-    with Store(tmp_path / "cache") as store, RenderPool(None, 1) as pool, pytest.raises(SocialCardsError) as err:
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool, pytest.raises(SocialCardsError) as err:
         draw_sheet(["no-such-template"], tmp_path / "out", store, pool)
     assert "unknown template 'no-such-template'" in str(err.value)
 

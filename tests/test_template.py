@@ -240,7 +240,7 @@ def test_installed_fonts_digest_follows_the_listing_and_the_files(
 
     fontconfig is the boundary here: the test hands the digest a listing of its own files.
     """
-    from social_cards import template as template_module
+    from social_cards.template import fingerprint as template_module
 
     fonts = [tmp_path / "A.ttf", tmp_path / "B.otf"]
     for font in fonts:

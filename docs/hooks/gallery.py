@@ -16,7 +16,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
-from mkdocs_social_cards.plugin import settings_from
+from mkdocs_social_cards.config import settings_from
 
 from social_cards import SocialCardsError, builtin_templates
 from social_cards.pool import RenderPool
@@ -34,10 +34,10 @@ _sheet: PreviewSheet | None = None
 def on_files(files: Files, /, *, config: MkDocsConfig) -> Files:
     global _sheet
     base = Path(config.config_file_path).parent
-    _, cache_dir, workers = settings_from(config.plugins["social-cards"].config, base)
+    settings = settings_from(config.plugins["social-cards"].config, base)
     templates: list[str | Path] = [*builtin_templates(), Path(config.docs_dir) / EXAMPLE_TEMPLATE]
-    with tempfile.TemporaryDirectory() as scratch, Store(cache_dir) as store:
-        with RenderPool(cache_dir if store.enabled else None, workers, build_id=store.build_id) as pool:
+    with tempfile.TemporaryDirectory() as scratch, Store(settings.cache_dir) as store:
+        with RenderPool(settings.workers) as pool:
             try:
                 _sheet = draw_sheet(templates, Path(scratch), store, pool, site_name=config.site_name)
             except SocialCardsError as exc:

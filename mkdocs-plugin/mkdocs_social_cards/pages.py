@@ -1,7 +1,7 @@
 """From an MkDocs page to what its card is made of: front matter, titles, globs.
 
-A page asks for a card (:class:`PageCard`), names its own picture (its tags are
-known at once), or has no card at all.
+A page asks for a card, names its own picture (its tags are known at once), or has
+no card at all.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import datetime as dt
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -21,22 +20,14 @@ from social_cards import CardInput, clean_text
 
 from .tags import CardTags
 
-__all__ = ["FRONT_MATTER_KEYS", "PageCard", "card_path", "date_of", "front_matter", "glob", "names", "text"]
+__all__ = [
+    "FRONT_MATTER_KEYS", "card_path", "date_of", "front_matter", "glob", "image_tags", "names", "own_image", "text",
+]  # fmt: skip
 
 FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
 """Keys of a page's ``social:`` front matter."""
 
 _MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif"}
-
-
-@dataclass(frozen=True, slots=True)
-class PageCard:
-    """The card a page asks for: its data, its template (a name or folder), and its kind of page."""
-
-    ref: str
-    card: CardInput
-    template: str
-    kind: str
 
 
 def front_matter(page: Page, warn: Callable[[str], None]) -> Mapping[str, Any] | None:
@@ -88,7 +79,7 @@ def own_image(
     return site_url + quote(path.relative_to(docs).as_posix()), width, height, media_type
 
 
-def image_tags(page: Page, card: CardInput, kind: str, image: tuple[str, int, int, str]) -> CardTags:
+def image_tags(card: CardInput, kind: str, image: tuple[str, int, int, str]) -> CardTags:
     """The tags of a page that shows its own picture."""
     title = clean_text(card.title)
     url, width, height, media_type = image

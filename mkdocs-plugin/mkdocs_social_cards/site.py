@@ -22,7 +22,7 @@ from social_cards.pool import RenderPool
 from social_cards.store import Store
 
 from .config import Settings
-from .pages import PageCard, card_path, date_of, front_matter, glob, image_tags, names, own_image, text
+from .pages import card_path, date_of, front_matter, glob, image_tags, names, own_image, text
 from .tags import CardTags
 from .theme import theme_defaults
 
@@ -62,7 +62,8 @@ class SiteCards:
         self.primary = theme.primary
         self._include = [glob(g) for g in settings.include]
         self._exclude = [glob(g) for g in settings.exclude]
-        self._cards: dict[str, PageCard] = {}
+        self._cards: dict[str, CardRequest] = {}
+        self._kinds: dict[str, str] = {}
         self._own: dict[str, CardTags] = {}
 
     def _template(self, ref: str) -> Template:
@@ -88,21 +89,31 @@ class SiteCards:
         Raises:
             SocialCardsError: with ``strict``, a front-matter problem or a card that cannot be made.
         """
+        request = self.request(page)
+        if request is not None:
+            self._cards[request.ref] = request
+            self.pipeline.submit(request)
+
+    def request(self, page: Page) -> CardRequest | None:
+        """The card ``page`` asks for; None when it has none, or shows its own picture (its tags are kept).
+
+        Raises:
+            SocialCardsError: with ``strict``, a front-matter problem.
+        """
         ref = page.file.src_uri
         if not self._wanted(ref):
-            return
+            return None
         social = front_matter(page, lambda message: self._warn(ref, message))
         if social is None:
-            return
+            return None
         config = self.config
         date = date_of(page)
         kind = "article" if date else "website"
-        template_ref = str(social.get("template", self.settings.template))
         try:
-            template = self._template(template_ref)
+            template = self._template(str(social.get("template", self.settings.template)))
         except SocialCardsError as exc:
             self._warn(ref, f"social.template: {exc}; using {self.settings.template!r}")
-            template_ref, template = self.settings.template, self._template(self.settings.template)
+            template = self._template(self.settings.template)
         meta = page.meta
         card = CardInput(
             title=text(social.get("title")) or text(page.title) or config.site_name,
@@ -120,16 +131,16 @@ class SiteCards:
         if "image" in social:
             image = own_image(page, str(social["image"]), Path(config.docs_dir), self.site_url, lambda m: self._warn(ref, m))
             if image is not None:
-                self._own[ref] = image_tags(page, card, kind, image)
-                return
-        self._cards[ref] = PageCard(ref, card, template_ref, kind)
+                self._own[ref] = image_tags(card, kind, image)
+                return None
+        self._kinds[ref] = kind
         by_key = self.settings.card_names == "hash"
         suffix = self.settings.render.output.suffix
         out = self.out_dir
         if out is not None and by_key:
             out = out / self.settings.cards_dir
         name = None if by_key else card_path(self.settings.cards_dir, ref, suffix)
-        self.pipeline.submit(CardRequest(ref, template, card, self.settings.render, out, name))
+        return CardRequest(ref, template, card, self.settings.render, out, name)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
         """A card's options: the theme's colour, then the plugin's, then the page's own."""
@@ -168,7 +179,7 @@ class SiteCards:
             title,
             clean_text(wanted.card.description) or title,
             wanted.card.page_url,
-            wanted.kind,
+            self._kinds[ref],
         )
 
     def finish(self) -> Report:

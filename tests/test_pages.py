@@ -1,4 +1,4 @@
-"""The plugin's checks of its own settings."""
+"""The plugin's settings and what a page gives its card (config.py, pages.py, site.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from hypothesis import strategies as st
 from mkdocs.config import load_config
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
-from mkdocs_social_cards.cards import Settings, SiteCards, _stem, check_cards_dir
-from mkdocs_social_cards.tags import CardTags
+from mkdocs_social_cards.config import Settings, check_cards_dir
+from mkdocs_social_cards.pages import card_path, glob
+from mkdocs_social_cards.site import SiteCards
 
 from social_cards import CardInput, SocialCardsError
+from social_cards.pipeline import Pipeline
+from social_cards.pool import RenderPool
+from social_cards.store import Store
 
 
 @pytest.mark.parametrize(
@@ -34,9 +38,31 @@ def test_cards_dir_inside_the_site_is_kept(value: str, clean: str) -> None:
 
 
 @given(st.text(alphabet="ab./-é", max_size=12).map(lambda s: s + ".md") | st.text(alphabet="ab./", max_size=12))
-def test_a_page_card_is_named_as_splitext_would(ref: str) -> None:
-    """The quick path for `.md` pages names the card exactly as posixpath.splitext does."""
-    assert _stem(ref) == posixpath.splitext(ref)[0]
+def test_a_page_card_is_named_after_its_page(ref: str) -> None:
+    """A page's card takes the page's path without its extension, under cards_dir."""
+    assert card_path("cards", ref, ".png") == f"cards/{posixpath.splitext(ref)[0]}.png"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("drafts/**", "drafts/a/b.md", True), ("**/index.md", "index.md", True), ("**/index.md", "a/b/index.md", True),
+        ("*.md", "a/b.md", False), ("*.md", "b.md", True), ("blog/*.md", "blog/x/y.md", False),
+        ("a*b*c.md", "axxbyyc.md", True), ("a?c.md", "abc.md", True), ("a?c.md", "a/c.md", False),
+    ],
+)  # fmt: skip
+def test_globs_match_source_paths(pattern: str, path: str, matches: bool) -> None:
+    """`*` and `?` stay inside a folder; `**` spans folders, none included."""
+    assert glob(pattern)(path) is matches
+
+
+def test_a_glob_with_many_stars_takes_no_exponential_time() -> None:
+    """Forty stars against a long name that does not match: answered at once."""
+    import time
+
+    started = time.monotonic()
+    assert not glob("*a" * 40 + "b")("a" * 400)
+    assert time.monotonic() - started < 2
 
 
 def test_a_page_gives_its_card_every_field_it_names(tmp_path: Path) -> None:
@@ -56,9 +82,11 @@ def test_a_page_gives_its_card_every_field_it_names(tmp_path: Path) -> None:
     page = Page(None, files.documentation_pages()[0], config)
     page.read_source(config)
     settings = Settings(base=tmp_path, options={"background": "#000000"})
-    data = SiteCards(settings, config).page_data(page)
-    assert not isinstance(data, CardTags) and data is not None
-    assert data.card() == CardInput(
+    with Store(tmp_path / "cache") as store:
+        site = SiteCards(settings, config, Pipeline(store, RenderPool(1)), out_dir=tmp_path / "site", tagging=True)
+        request = site.request(page)
+    assert request is not None
+    assert request.card == CardInput(
         title="A title",
         description="Its description",
         site_name="Site",
@@ -70,5 +98,4 @@ def test_a_page_gives_its_card_every_field_it_names(tmp_path: Path) -> None:
         categories=("Releases",),
         options=(("accent", "#ff0000"), ("background", "#000000")),
     )
-    assert (data.kind, data.path) == ("article", "assets/images/social/post.png")
-    assert data.fingerprint(data) == data.template.fingerprint(data.card())
+    assert (request.out, request.name) == (tmp_path / "site", "assets/images/social/post.png")
