@@ -14,8 +14,8 @@ from .errors import (
     SocialCardsError,
     TemplateError,
 )
-from .output import OutputFormat, encode
 from .model import CardInput, RenderSettings
+from .output import OutputFormat, encode
 from .template import Template, builtin_templates, load_template
 from .text import clean_text
 
@@ -50,6 +50,7 @@ __all__ = [
     "MissingGlyphError",
     "OutputFormat",
     "RenderError",
+    "RenderSettings",
     "SocialCardsError",
     "Template",
     "TemplateError",

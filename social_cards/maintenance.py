@@ -7,7 +7,6 @@ card folder that no entry names, and older format folders that hold their own in
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -188,7 +187,7 @@ def _forget_fingerprints(store: Store, removed: set[str]) -> None:
 
 def _size(path: Path) -> int:
     if path.is_dir():
-        return sum(os.path.getsize(f) for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
     try:
         return path.lstat().st_size
     except OSError:

@@ -139,7 +139,8 @@ def draw_sheet(
 
     def requests() -> Iterator[CardRequest]:
         for preview in cards.values():
-            yield CardRequest(preview.file, loaded[preview.template], pages[preview.sample], settings, out_dir, preview.file)
+            template, card = loaded[preview.template], pages[preview.sample]
+            yield CardRequest(preview.file, template, card, settings, out_dir, preview.file)
 
     report = run(requests(), store, pool)
     for ref, result in report.results.items():

@@ -99,7 +99,9 @@ def _children() -> set[int]:
     return found
 
 
-def test_a_worker_killed_mid_run_is_replaced_and_no_card_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_worker_killed_mid_run_is_replaced_and_no_card_is_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A drawing process killed as the OOM killer would: its cards are drawn again in new ones, with one warning."""
     requests = _requests(tmp_path / "site", [f"Survivor {n}" for n in range(40)])
     with Store(tmp_path / "cache") as store, RenderPool(2) as pool:

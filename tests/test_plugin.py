@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -488,14 +487,12 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
     return state != "Z"
-
 
 
 def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import html.parser
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from mkdocs_social_cards.tags import CardTags, insert_tags, scan_head, tag_lines
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
@@ -118,5 +117,3 @@ def test_a_page_without_a_head_end_gets_its_tags_before_the_body_or_none() -> No
     assert insert_tags(page, _TAGS) == page.replace("<body>", tag_lines(_TAGS) + "<body>")
     fragment = "<p>just a fragment</p>"
     assert insert_tags(fragment, _TAGS) == fragment
-
-

@@ -62,7 +62,8 @@ def own_image(
         warn("social.image holds a NUL character; drawing a card instead")
         return None
     docs = docs_dir.resolve()
-    relative = image.lstrip("/") if image.startswith("/") else posixpath.join(posixpath.dirname(page.file.src_uri), image)
+    folder = posixpath.dirname(page.file.src_uri)
+    relative = image.lstrip("/") if image.startswith("/") else posixpath.join(folder, image)
     path = (docs / relative).resolve()
     if not path.is_relative_to(docs):
         warn(f"social.image {image!r} is outside the docs folder; drawing a card instead")

@@ -94,7 +94,9 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
                 return config
             _forward_library_logs()
             if not config.site_url:
-                log.warning("social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)")
+                log.warning(
+                    "social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)"
+                )
             self._store = Store(settings.cache_dir)
             if self._pool is None:
                 self._pool = RenderPool(settings.workers)

@@ -117,7 +117,9 @@ class SiteCards:
         meta = page.meta
         card = CardInput(
             title=text(social.get("title")) or text(page.title) or config.site_name,
-            description=text(social.get("description")) or text(meta.get("description")) or text(config.site_description),
+            description=(
+                text(social.get("description")) or text(meta.get("description")) or text(config.site_description)
+            ),
             site_name=config.site_name,
             site_url=config.site_url or "",
             page_url=page.canonical_url or "",
@@ -129,7 +131,8 @@ class SiteCards:
             options=self._options(template, social.get("options")),
         )
         if "image" in social:
-            image = own_image(page, str(social["image"]), Path(config.docs_dir), self.site_url, lambda m: self._warn(ref, m))
+            docs = Path(config.docs_dir)
+            image = own_image(page, str(social["image"]), docs, self.site_url, lambda m: self._warn(ref, m))
             if image is not None:
                 self._own[ref] = image_tags(card, kind, image)
                 return None

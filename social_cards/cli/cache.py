@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 
 from ..errors import CacheError
-from ..maintenance import cache_stats, parse_age, parse_size, prune as prune_cache
+from ..maintenance import cache_stats, parse_age, parse_size
+from ..maintenance import prune as prune_cache
 from ..store import Store, resolve_cache_dir
 from .common import EXIT_OK, UsageError
 

@@ -118,5 +118,3 @@ def _stamps(roots: Sequence[Path]) -> dict[Path, tuple[int, int]]:
                 continue
             stamps[path] = (stat.st_mtime_ns, stat.st_size)
     return stamps
-
-

@@ -39,12 +39,11 @@ def fingerprint(template: Template, card: CardInput, settings: RenderSettings) -
     values: list[object] = [base]
     for spec in CARD_FIELDS:
         value = getattr(card, spec.name)
-        if spec.kind == "path":
-            if value is not None:
-                try:
-                    value = file_digest(value)
-                except OSError:
-                    return None
+        if spec.kind == "path" and value is not None:
+            try:
+                value = file_digest(value)
+            except OSError:
+                return None
         values.append(value)
     text = json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
     return bytes_digest(text.encode("utf-8", "surrogatepass"))

@@ -103,7 +103,9 @@ class _Resolver:
             values[name] = coerce(raw, where)
         return self._build(source, values, context, card)
 
-    def _build(self, source: LayerSource, v: dict[str, Any], context: Mapping[str, Any], card: CardInput) -> Layer | None:
+    def _build(
+        self, source: LayerSource, v: dict[str, Any], context: Mapping[str, Any], card: CardInput
+    ) -> Layer | None:
         from ..spec import BackgroundLayer, ImageLayer, RectLayer, SvgLayer, TextLayer
 
         kind, where = source.kind, source.where

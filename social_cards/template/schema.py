@@ -190,7 +190,6 @@ def render_value(value: Value, context: Mapping[str, Any], where: str) -> Any:
     return value
 
 
-
 def variables_of(value: Value) -> set[str]:
     if isinstance(value, Field):
         return set(value.variables)
