@@ -341,7 +341,7 @@ _prefetch: threading.Thread | None = None
 def prefetch_system_fonts() -> None:
     """Start listing the installed fonts now, so the answer is ready when first needed.
 
-    fontconfig takes 15-30 ms to answer; a build asks while MkDocs reads its pages.
+    fontconfig takes a moment to answer; a build asks while MkDocs reads its pages.
     """
     global _prefetch
     if _prefetch is None and not fontconfig_listing.cache_info().currsize:

@@ -7,9 +7,10 @@ is never written through a symbolic link or over anything but a regular file.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from .errors import SocialCardsError
@@ -17,31 +18,31 @@ from .errors import SocialCardsError
 __all__ = ["place", "write_atomic"]
 
 
-def _file_mode() -> int:
-    umask = os.umask(0o022)  # reading the umask means setting it; put it back at once
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
+_tmp_names = itertools.count()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
+    The bytes go to a new file beside it (never through a link), which then replaces it.
+
     Raises:
         OSError: the folder cannot be made or the file cannot be written.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = f"{path}.{os.getpid()}.{next(_tmp_names)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        # mkstemp makes the file private; a card is served, so it gets the usual mode.
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
+        fd = os.open(tmp, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        with open(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)  # noqa: PTH105
+        os.replace(tmp, path)  # noqa: PTH105 (strings: this runs for every card)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # noqa: PTH108
         raise
 
 

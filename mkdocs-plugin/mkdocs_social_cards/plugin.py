@@ -9,8 +9,10 @@ The work lives in :mod:`.site` and the ``social_cards`` library.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -70,7 +72,8 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         self._store: Store | None = None
         self._pool: RenderPool | None = None
         self._serving = False
-        self._started = 0.0
+        self._spent = 0.0
+        """Time spent in this build's hooks, for the summary."""
         self.prerender: PrerenderJob | None = None
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -81,7 +84,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         self._close()  # what an earlier `mkdocs serve` build left when it failed
         if not self.config.enabled:
             return config
-        self._started = time.perf_counter()
+        started = time.perf_counter()
         base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
         job = self.prerender
         try:
@@ -106,24 +109,33 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         except SocialCardsError as exc:
             self._close()
             raise PluginError(f"social-cards: {exc}") from None
+        finally:
+            self._spent = time.perf_counter() - started
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if self._site is not None:
-            try:
+            with self._timed():
                 self._site.add(page)
-            except SocialCardsError as exc:
-                raise PluginError(f"social-cards: {exc}") from None
         return html
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
         if self._site is None:
             return output
-        try:
+        with self._timed():
             tags = self._site.tags(page)
+            return output if tags is None else insert_tags(output, tags)
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        """Count the time spent inside for the summary; a card that cannot be made is MkDocs' kind of error."""
+        started = time.perf_counter()
+        try:
+            yield
         except SocialCardsError as exc:
             raise PluginError(f"social-cards: {exc}") from None
-        return output if tags is None else insert_tags(output, tags)
+        finally:
+            self._spent += time.perf_counter() - started
 
     @event_priority(100)  # first, so other plugins' post-build steps find every card in place
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -131,9 +143,8 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         if site is None:
             return
         try:
-            report = site.finish()
-        except SocialCardsError as exc:
-            raise PluginError(f"social-cards: {exc}") from None
+            with self._timed():
+                report = site.finish()
         finally:
             self._close()
         for warning in site.warnings:
@@ -144,8 +155,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         if report.damaged:
             log.info(f"social-cards: {report.damaged} damaged cache entries were dropped and drawn again")
         made = report.cached + report.drawn
-        spent = time.perf_counter() - self._started
-        log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {spent:.2f} s")
+        log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {self._spent:.2f} s")
 
     def on_build_error(self, *, error: Exception) -> None:
         if self._site is not None:

@@ -17,6 +17,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
 from social_cards import CardInput, SocialCardsError, Template, clean_text, load_template
+from social_cards.fonts import prefetch_system_fonts
 from social_cards.pipeline import CardRequest, Pipeline, Report
 from social_cards.pool import RenderPool
 from social_cards.store import Store
@@ -48,6 +49,8 @@ class SiteCards:
     def __init__(
         self, settings: Settings, config: MkDocsConfig, pipeline: Pipeline, *, out_dir: Path | None, tagging: bool
     ) -> None:
+        if settings.render.system_fonts:
+            prefetch_system_fonts()  # every key depends on them: fontconfig answers while pages are read
         self.settings = settings
         self.config = config
         self.pipeline = pipeline

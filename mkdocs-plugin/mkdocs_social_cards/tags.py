@@ -50,7 +50,7 @@ class CardTags(NamedTuple):
         return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
 
 
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_ATTRS = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""  # quoted values may hold ">"
 _TOKEN = re.compile(
     rf"""<!--.*?(?:-->|\Z)
     |<(?P<raw>script|style|title|textarea|noscript)\b{_ATTRS}>

@@ -2,6 +2,7 @@
 
     python tests/benchmarks/side_by_side.py --pages 1000 [--cold-runs 3] [--warm-runs 30] [--keep DIR]
     python tests/benchmarks/side_by_side.py --pages 10000 --without-material [--warm-runs 20]
+    python tests/benchmarks/side_by_side.py --pages 1000 --baseline OTHER-VENV/bin/python
 
 Each way is built cold (caches emptied) several times, then warm several times,
 the three ways taking turns in each round (in a rotating order, with what the
@@ -33,7 +34,9 @@ before it downloads anything. Linux only (memory is read from /proc).
 
 With ``--without-material`` only the no-card build and social-cards take turns, and
 the report gives social-cards' overheads alone, warm also per 10,000 pages: at 10,000
-pages Material's cold builds alone would take most of an hour.
+pages Material's cold builds alone would take most of an hour. With ``--baseline
+PYTHON`` a fourth way builds the same site with social-cards as installed for another
+interpreter (a virtual environment holding an earlier version), in the same rounds.
 """
 
 from __future__ import annotations
@@ -77,10 +80,10 @@ class Build(NamedTuple):
     own: float
 
 
-def build(config: Path) -> Build:
+def build(config: Path, python: str = sys.executable) -> Build:
     env = installed_env()
     env.pop("SOCIAL_CARDS_CACHE_DIR", None)
-    done = run([sys.executable, "-m", "mkdocs", "build", "-f", str(config)], config.parent, env)
+    done = run([python, "-m", "mkdocs", "build", "-f", str(config)], config.parent, env)
     if done.returncode != 0:
         raise SystemExit(f"build of {config} failed:\n{done.stderr[-3000:]}")
     own = SUMMARY.search(done.stderr)
@@ -104,7 +107,9 @@ def empty_caches(site: Path, trash: Trash) -> None:
                 trash.move(entry)
 
 
-def rounds(configs: dict[str, Path], count: int, label: str, *, cold: bool, trash: Trash) -> dict[str, list[Build]]:
+def rounds(
+    configs: dict[str, Path], count: int, label: str, *, cold: bool, trash: Trash, pythons: dict[str, str]
+) -> dict[str, list[Build]]:
     """``count`` rounds in which the ways take turns, so a slow spell of this shared machine hits all alike.
 
     The order of the ways rotates from round to round, and the files a build wrote are
@@ -121,7 +126,7 @@ def rounds(configs: dict[str, Path], count: int, label: str, *, cold: bool, tras
                 empty_caches(config.parent, trash)
             trash.move(config.parent / "site")
             os.sync()
-            runs[way].append(build(config))
+            runs[way].append(build(config, pythons.get(way, sys.executable)))
             trash.built()
         times = ", ".join(f"{w} {runs[w][-1].seconds:.2f} s ({runs[w][-1].cpu_seconds:.2f} s CPU)" for w in runs)
         print(f"{label} round {round_ + 1}: {times}", flush=True)
@@ -183,9 +188,17 @@ def main() -> None:
     parser.add_argument("--warm-runs", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     parser.add_argument("--without-material", action="store_true", help="only the no-card build and social-cards")
+    parser.add_argument(
+        "--baseline", metavar="PYTHON",
+        help="also build with social-cards as installed for this interpreter (an earlier version, say)",
+    )  # fmt: skip
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
     ways = {way: plugins for way, plugins in WAYS.items() if not (args.without_material and way == "material")}
+    pythons: dict[str, str] = {}
+    if args.baseline:
+        ways["baseline"] = WAYS["social-cards"]
+        pythons["baseline"] = args.baseline
     configs: dict[str, Path] = {}
     for way, plugins in ways.items():
         site = root / way
@@ -196,8 +209,8 @@ def main() -> None:
             place_material_fonts(site)
     trash = Trash(root, args.pages)
     try:
-        cold = rounds(configs, args.cold_runs, "cold", cold=True, trash=trash)
-        warm = rounds(configs, args.warm_runs, "warm", cold=False, trash=trash)
+        cold = rounds(configs, args.cold_runs, "cold", cold=True, trash=trash, pythons=pythons)
+        warm = rounds(configs, args.warm_runs, "warm", cold=False, trash=trash, pythons=pythons)
     finally:
         trash.empty()
     rows = {}
@@ -218,6 +231,13 @@ def main() -> None:
     print(f"{args.cold_runs} cold and {args.warm_runs} warm rounds; overheads are medians of per-round differences")
     if args.without_material:
         report_ours(rows["social-cards"], interval["social-cards"], counts["social-cards"], cold, warm)
+        if "baseline" in rows:
+            low, high = interval["baseline"]
+            print(
+                f"\nbaseline ({args.baseline}), the same rounds: warm {rows['baseline']['warm_ms'] * 10:.2f} s per "
+                f"10,000 cards (95% interval {low * 10:.2f} to {high * 10:.2f} s), cold "
+                f"{rows['baseline']['cold_ms']:.2f} ms per card, peak {rows['baseline']['peak_mb']:.0f} MB"
+            )
         return
     m, s = rows["material"], rows["social-cards"]
     print("| | Material social | social-cards | ratio |")
@@ -237,6 +257,18 @@ def main() -> None:
     label = "warm, 95% interval of the median (bootstrap)"
     print(f"| {label} | {spans['material']} | {spans['social-cards']} | {ratios} |")
     print(f"| no-card build (median, range) | {no_card_spread(cold, warm)} | | |")
+    if "baseline" in rows:
+        b = rows["baseline"]
+        low, high = interval["baseline"]
+        print(f"\nbaseline ({args.baseline}), the same rounds:")
+        for label, key, unit in [
+            ("cold, ms per card over no cards", "cold_ms", "ms"),
+            ("warm, ms per card over no cards", "warm_ms", "ms"),
+            ("warm, CPU ms per card over no cards", "warm_cpu_ms", "ms"),
+            ("peak memory (PSS), process tree", "peak_mb", "MB"),
+        ]:
+            print(f"| {label} | {b[key]:.2f} {unit} | Material / baseline {m[key] / b[key]:.1f}x |")
+        print(f"| warm, 95% interval of the median (bootstrap) | {low:.2f} to {high:.2f} ms | |")
     print_own_summary(cold, warm)
 
 
