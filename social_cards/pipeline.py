@@ -21,7 +21,7 @@ from .errors import SocialCardsError
 from .model import CardInput, RenderSettings
 from .place import place
 from .pool import RenderPool
-from .store import Recalled, Store
+from .store import Recalled, Store, check_of
 from .template import Template
 from .template.fingerprint import fingerprint
 from .template.resolve import resolve
@@ -112,7 +112,8 @@ class _Pending:
         self.spec = spec
         self.future = future
         self.retried = False
-        self.waiting: list[tuple[CardRequest, Path | None]] = []
+        self.waiting: list[tuple[CardRequest, Path | None, str | None]] = []
+        """The requests of this card: each with its target and fingerprint."""
 
 
 class Pipeline:
@@ -165,23 +166,27 @@ class Pipeline:
         if recalled is None:
             spec = resolve(request.template, request.card, settings)
             recalled = Recalled(spec.key, spec.width, spec.height)
-            if fp is not None:
-                store.remember(fp, recalled)
         target = _target(request, recalled.key)
         pending = self._pending.get(recalled.key)
         if pending is not None:  # the same card again: placed once drawn
-            pending.waiting.append((request, target))
+            pending.waiting.append((request, target, fp))
             self._by_ref[request.ref] = pending
             return
-        data = store.get(recalled.key)
+        data = store.get(recalled.key, recalled.check)
         if data is not None:
+            self._remember(fp, recalled, data)
             self._place(request, recalled, target, data, cached=True)
             return
         if spec is None:  # recalled, but no longer cached
             spec = resolve(request.template, request.card, settings)
         pending = self._pending[spec.key] = _Pending(spec.key, spec, self.pool.submit(spec))
-        pending.waiting.append((request, target))
+        pending.waiting.append((request, target, fp))
         self._by_ref[request.ref] = pending
+
+    def _remember(self, fp: str | None, recalled: Recalled, data: bytes) -> None:
+        """Note what ``fp`` led to, unless the store already says exactly that."""
+        if fp is not None and recalled.check != (check := check_of(data)):
+            self.store.remember(fp, recalled._replace(check=check))
 
     def reject(self, ref: str, reason: str) -> None:
         """Count a card that could not even be asked for (a bad input line) as failed.
@@ -245,14 +250,15 @@ class Pipeline:
             reason = str(exc)
         del self._pending[item.key]
         if data is None:
-            for request, _ in item.waiting:
+            for request, _, _ in item.waiting:
                 self._by_ref.pop(request.ref, None)
                 self._fail(request.ref, reason)
             return
         self.store.put(item.key, data)
         recalled = Recalled(item.key, item.spec.width, item.spec.height)
-        for n, (request, target) in enumerate(item.waiting):
+        for n, (request, target, fp) in enumerate(item.waiting):
             self._by_ref.pop(request.ref, None)
+            self._remember(fp, recalled, data)
             try:
                 self._place(request, recalled, target, data, cached=n > 0)
             except SocialCardsError as exc:

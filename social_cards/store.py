@@ -38,7 +38,9 @@ from .place import write_atomic
 if TYPE_CHECKING:
     import diskcache
 
-__all__ = ["CACHE_DIR_ENV", "DEFAULT_CACHE_DIR", "FORMAT_VERSION", "Recalled", "Store", "resolve_cache_dir"]
+__all__ = [
+    "CACHE_DIR_ENV", "DEFAULT_CACHE_DIR", "FORMAT_VERSION", "Recalled", "Store", "check_of", "resolve_cache_dir",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ _FINGERPRINT = "f:"
 """Prefix of the index keys that map an input fingerprint to a card key (card keys are bare hex)."""
 _COUNTER = "n:"
 _BUILDS = "n:builds"
+_MISSING = object()
+_DAMAGED = object()
 _USE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS CardUse (key TEXT PRIMARY KEY, last_used REAL NOT NULL, last_build INTEGER NOT NULL)"
 )
@@ -76,11 +80,18 @@ def resolve_cache_dir(given: Path | str | None, project: Path | None = None) -> 
 
 
 class Recalled(NamedTuple):
-    """What an input fingerprint resolved to last time: the card's key and picture size."""
+    """What an input fingerprint resolved to last time: the card's key, picture size, and the
+    length and digest of its bytes (:func:`check_of`), so a warm run asks the index once a card."""
 
     key: str
     width: int
     height: int
+    check: str = ""
+
+
+def check_of(data: bytes) -> str:
+    """What the index records to verify a card's bytes by: their length and xxh3_128 digest."""
+    return f"{len(data)} {xxhash.xxh3_128_hexdigest(data)}"
 
 
 def is_card_key(name: str) -> bool:
@@ -192,43 +203,54 @@ class Store:
         return self.cards / key[:2] / key
 
     def recall(self, fingerprint: str) -> Recalled | None:
-        """The key and size ``fingerprint`` resolved to when it was last remembered."""
+        """What ``fingerprint`` resolved to when it was last remembered."""
         value = self._lookup(_FINGERPRINT + fingerprint)
         if value is None:
             return None
         try:
-            key, width, height = value.split(" ")
-            return Recalled(key, int(width), int(height))
+            key, width, height, size, digest = value.split(" ")
+            return Recalled(key, int(width), int(height), f"{size} {digest}")
         except ValueError:
             return None
 
     def remember(self, fingerprint: str, recalled: Recalled) -> None:
-        """Note that ``fingerprint`` resolves to this key and size (see :meth:`recall`)."""
-        self._write(_FINGERPRINT + fingerprint, f"{recalled.key} {recalled.width} {recalled.height}")
+        """Note what ``fingerprint`` resolves to (see :meth:`recall`)."""
+        self._write(_FINGERPRINT + fingerprint, f"{recalled.key} {recalled.width} {recalled.height} {recalled.check}")
 
-    def get(self, key: str) -> bytes | None:
-        """The card stored under ``key`` if it is there and intact; ``None`` otherwise."""
-        value = self._lookup(key)
-        data = None
-        if value is not None:
-            try:
-                size, digest = value.split(" ")
-                with self.path(key).open("rb") as fh:
-                    data = fh.read(int(size) + 1)
-            except (OSError, ValueError):
-                data = None  # removed by a prune since, or a row this version did not write
-            else:
-                if len(data) != int(size) or xxhash.xxh3_128_hexdigest(data) != digest:
-                    self.counts["damaged"] += 1
-                    logger.info("damaged cache entry %s dropped; it will be redrawn", key)
-                    self.drop(key)
-                    data = None
-        if data is None:
-            self.counts["misses"] += 1
-            return None
-        self.counts["hits"] += 1
-        self._used.add(key)
-        return data
+    def get(self, key: str, check: str = "") -> bytes | None:
+        """The card stored under ``key`` if it is there and intact; ``None`` otherwise.
+
+        ``check`` is the card's length and digest as a recall gave them, which spares asking
+        the index; when the file no longer matches it, the index is asked after all (the card
+        may have been stored again since).
+        """
+        found = self._read(key, check or self._lookup(key))
+        if found is _DAMAGED and check:
+            current = self._lookup(key)
+            if current is not None and current != check:
+                found = self._read(key, current)
+        if isinstance(found, bytes):
+            self.counts["hits"] += 1
+            self._used.add(key)
+            return found
+        if found is _DAMAGED:
+            self.counts["damaged"] += 1
+            logger.info("damaged cache entry %s dropped; it will be redrawn", key)
+            self.drop(key)
+        self.counts["misses"] += 1
+        return None
+
+    def _read(self, key: str, check: str | None) -> bytes | object:
+        """The card file's bytes if they match ``check``; else _MISSING or _DAMAGED."""
+        if check is None:
+            return _MISSING
+        try:
+            size = int(check.split(" ", 1)[0])
+            with self.path(key).open("rb") as fh:
+                data = fh.read(size + 1)
+        except (OSError, ValueError):
+            return _MISSING  # removed by a prune since, or a row this version did not write
+        return data if check_of(data) == check else _DAMAGED
 
     def put(self, key: str, data: bytes) -> bool:
         """Store a card; False when the cache is off or the write failed (with one warning)."""
@@ -239,7 +261,7 @@ class Store:
         except OSError as exc:
             self._disable(exc)
             return False
-        if self._write(key, f"{len(data)} {xxhash.xxh3_128_hexdigest(data)}"):
+        if self._write(key, check_of(data)):
             self._used.add(key)
             return True
         return False

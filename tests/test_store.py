@@ -20,7 +20,7 @@ from conftest import REPO, decode, run_cli
 from social_cards import CardInput, load_template
 from social_cards.errors import CacheError
 from social_cards.maintenance import cache_stats, parse_age, parse_size, prune
-from social_cards.store import FORMAT_VERSION, Recalled, Store
+from social_cards.store import FORMAT_VERSION, Recalled, Store, check_of
 
 
 def _blob(seed: int, size: int = 60_000) -> tuple[str, bytes]:
@@ -361,11 +361,23 @@ def test_recall_gives_what_was_remembered_and_prune_forgets_it(tmp_path: Path) -
     key, data = _blob(60, 1_000)
     with Store(tmp_path) as store:
         store.put(key, data)
-        store.remember("fp1", Recalled(key, 1200, 630))
-        store.remember("fp2", Recalled("9" * 32, 10, 10))
+        store.remember("fp1", Recalled(key, 1200, 630, check_of(data)))
+        store.remember("fp2", Recalled("9" * 32, 10, 10, "4 abc"))
     with Store(tmp_path) as store:
         assert (store.recall("fp1"), store.recall("fp2"), store.recall("fp3")) == (
-            (key, 1200, 630), ("9" * 32, 10, 10), None,
+            (key, 1200, 630, check_of(data)), ("9" * 32, 10, 10, "4 abc"), None,
         )  # fmt: skip
+        assert store.get(key, check_of(data)) == data
         prune(store, max_size=0)
         assert store.recall("fp1") is None
+
+
+def test_a_card_stored_again_with_other_bytes_is_served_not_dropped(tmp_path: Path) -> None:
+    """A recall's length and digest that no longer match (the card was drawn again, by a newer Pillow say)
+    send the lookup to the index, which serves the new bytes; only bytes the index disowns are damage."""
+    (key, old), (_, new) = _blob(70, 2_000), _blob(71, 2_500)
+    with Store(tmp_path) as store:
+        store.put(key, old)
+        store.put(key, new)
+        assert store.get(key, check_of(old)) == new
+        assert store.counts["damaged"] == 0
