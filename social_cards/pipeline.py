@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import SocialCardsError
 from .model import CardInput, RenderSettings
-from .place import place
+from .place import place, relative_path
 from .pool import RenderPool
 from .store import Recalled, Store, check_of
 from .template import Template
@@ -100,6 +100,22 @@ class Report:
     @property
     def seconds(self) -> float:
         return time.monotonic() - self.started
+
+    def error_lines(self, shown: int = 3) -> list[str]:
+        """The errors as lines, one per reason once it failed more than ``shown`` cards.
+
+        One cause (no cairo library, say) should not bury a log under a line per card.
+        """
+        by_reason: dict[str, list[str]] = {}
+        for error in self.errors:
+            by_reason.setdefault(error.reason, []).append(error.ref)
+        lines: list[str] = []
+        for reason, refs in by_reason.items():
+            if len(refs) <= shown:
+                lines.extend(f"{ref}: no card: {reason}" for ref in refs)
+            else:
+                lines.append(f"{len(refs)} cards not made ({', '.join(refs[:shown])}, ...): {reason}")
+        return lines
 
 
 class _Pending:
@@ -316,10 +332,7 @@ def _target(request: CardRequest, key: str) -> Path | None:
     if request.out is None:
         return None
     name = request.name if request.name else f"{key}{request.settings.output.suffix}"
-    relative = PurePosixPath(name.replace("\\", "/"))
-    if "\0" in name or relative.is_absolute() or ".." in relative.parts or not relative.parts:
-        raise SocialCardsError(f"card path {name!r} is outside {request.out}; it must be a relative path inside it")
-    return request.out / relative
+    return request.out / relative_path(name, f"a card's path must stay inside {request.out} (it is outside)")
 
 
 def run(

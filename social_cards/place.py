@@ -11,14 +11,28 @@ import contextlib
 import itertools
 import os
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import SocialCardsError
 
-__all__ = ["place", "write_atomic"]
+__all__ = ["place", "relative_path", "write_atomic"]
 
 
 _tmp_names = itertools.count()
+
+
+def relative_path(value: str, expected: str) -> PurePosixPath:
+    """``value`` as a path that stays inside the folder it is relative to (``\\`` read as ``/``).
+
+    Raises:
+        SocialCardsError: ``expected``, then what arrived: an absolute path, a drive letter,
+            a ``..`` part, a NUL, or no path at all.
+    """
+    path = PurePosixPath(value.replace("\\", "/"))
+    drive = len(value) > 1 and value[1] == ":" and value[0].isalpha()
+    if path.is_absolute() or drive or ".." in path.parts or "\0" in value or not path.parts:
+        raise SocialCardsError(f"{expected}, got {value!r}")
+    return path
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -60,6 +60,14 @@ def test_the_gallery_shows_every_builtin_template_with_every_sample(docs_site: P
     assert len(seen) == (len(builtin_templates()) + 1) * len(SAMPLES)
 
 
+def test_the_readme_is_a_newcomers_page() -> None:
+    """The README stays short, and each documentation page it links to exists."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (REPO / link).is_file(), link
+
+
 def test_template_guide_documents_every_layer_kind_and_field() -> None:
     """Each kind of layer and each of its fields has a row in docs/templates.md."""
     guide = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
@@ -72,7 +80,7 @@ def test_template_guide_documents_every_layer_kind_and_field() -> None:
 
 
 def test_every_command_has_its_place_in_the_docs() -> None:
-    """The command reference covers each subcommand of the console script."""
-    commands = (REPO / "README.md").read_text(encoding="utf-8")
+    """The command reference (docs/commands.md) covers each subcommand of the console script."""
+    commands = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
     for name in ("card", "key", "templates", "render", "preview", "stats", "prune"):
         assert re.search(rf"social-cards {name}\b", commands), name

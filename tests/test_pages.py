@@ -12,10 +12,11 @@ from mkdocs.config import load_config
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs_social_cards.config import Settings, check_cards_dir
-from mkdocs_social_cards.pages import card_path, glob
+from mkdocs_social_cards.pages import card_path
 from mkdocs_social_cards.site import SiteCards
 
 from social_cards import CardInput, SocialCardsError
+from social_cards.globs import glob
 from social_cards.pipeline import Pipeline
 from social_cards.pool import RenderPool
 from social_cards.store import Store

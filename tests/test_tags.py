@@ -7,7 +7,8 @@ import html.parser
 import pytest
 from conftest import hostile_text
 from hypothesis import given, settings
-from mkdocs_social_cards.tags import CardTags, insert_tags, scan_head, tag_lines
+
+from social_cards.tags import CardTags, insert_tags, scan_head, tag_lines
 
 HEAD = '<html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>'
 _TAGS = CardTags("https://example.org/a.png", 1200, 630, "image/png", "T", "D", "https://example.org/")

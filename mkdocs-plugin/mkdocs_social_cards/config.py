@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from mkdocs.config import config_options as c
@@ -14,6 +13,7 @@ from mkdocs.config.base import Config
 
 from social_cards import OutputFormat, SocialCardsError
 from social_cards.model import RenderSettings
+from social_cards.place import relative_path
 from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR
 
 __all__ = ["PluginConfig", "Settings", "check_cards_dir", "settings_from"]
@@ -117,10 +117,5 @@ def check_cards_dir(value: str) -> str:
     Raises:
         SocialCardsError: an absolute path, or one that climbs out of the site.
     """
-    path = PurePosixPath(value.replace("\\", "/").strip("/"))
-    bad = value.startswith(("/", "\\")) or ".." in path.parts or re.match(r"^[A-Za-z]:", value) or "\0" in value
-    if bad or not path.parts:
-        raise SocialCardsError(
-            f"cards_dir must be a folder inside the site such as 'assets/images/social', got {value!r}"
-        )
-    return path.as_posix()
+    expected = "cards_dir must be a folder inside the site such as 'assets/images/social'"
+    return relative_path(value.rstrip("/\\"), expected).as_posix()

@@ -16,12 +16,8 @@ from urllib.parse import quote
 
 from mkdocs.structure.pages import Page
 
-from social_cards import CardInput, clean_text
-
-from .tags import CardTags
-
 __all__ = [
-    "FRONT_MATTER_KEYS", "card_path", "date_of", "front_matter", "glob", "image_tags", "names", "own_image", "text",
+    "FRONT_MATTER_KEYS", "card_path", "date_of", "front_matter", "names", "own_image", "text",
 ]  # fmt: skip
 
 FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
@@ -80,13 +76,6 @@ def own_image(
     return site_url + quote(path.relative_to(docs).as_posix()), width, height, media_type
 
 
-def image_tags(card: CardInput, kind: str, image: tuple[str, int, int, str]) -> CardTags:
-    """The tags of a page that shows its own picture."""
-    title = clean_text(card.title)
-    url, width, height, media_type = image
-    return CardTags(url, width, height, media_type, title, clean_text(card.description) or title, card.page_url, kind)
-
-
 def card_path(cards_dir: str, ref: str, suffix: str) -> str:
     """A page's card's path in the site, named after the page (``blog/post.md`` -> ``blog/post.png``)."""
     return f"{cards_dir}/{posixpath.splitext(ref)[0]}{suffix}"
@@ -123,45 +112,3 @@ def date_of(page: Page) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return f"{value:%B} {value.day}, {value.year}"
     return text(value) if isinstance(value, str) else ""
-
-
-def glob(pattern: str) -> Callable[[str], bool]:
-    """A glob on source paths: ``*`` and ``?`` stay within a folder, ``**`` spans folders.
-
-    Matched folder by folder, without regular expressions, in time linear in the
-    pattern times the path however many ``*`` the pattern holds.
-    """
-    parts = pattern.strip("/").split("/")
-
-    def match(path: str) -> bool:
-        segments = path.split("/")
-        reachable = {0}  # how many segments the parts so far can have matched
-        for part in parts:
-            if part == "**":
-                reachable = set(range(min(reachable), len(segments) + 1))
-            else:
-                reachable = {i + 1 for i in reachable if i < len(segments) and _wildcard(part, segments[i])}
-            if not reachable:
-                return False
-        return len(segments) in reachable
-
-    return match
-
-
-def _wildcard(pattern: str, name: str) -> bool:
-    """Whether ``name`` matches ``pattern`` (``*``: any run of characters, ``?``: one)."""
-    p = n = 0
-    star, resume = -1, 0
-    while n < len(name):
-        if p < len(pattern) and pattern[p] in ("?", name[n]):
-            p += 1
-            n += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, resume = p, n
-            p += 1
-        elif star >= 0:  # let the last "*" take one more character
-            resume += 1
-            p, n = star + 1, resume
-        else:
-            return False
-    return all(ch == "*" for ch in pattern[p:])

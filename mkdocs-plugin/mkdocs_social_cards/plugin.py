@@ -10,9 +10,10 @@ The work lives in :mod:`.site` and the ``social_cards`` library.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,13 +25,13 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from social_cards import SocialCardsError
-from social_cards.pipeline import Report
+from social_cards.pipeline import Pipeline, Report
 from social_cards.pool import RenderPool
 from social_cards.store import Store
+from social_cards.tags import insert_tags
 
 from .config import PluginConfig, settings_from
-from .site import SiteCards, strict_settings
-from .tags import insert_tags
+from .site import SiteCards
 
 __all__ = ["PrerenderJob", "SocialCardsPlugin"]
 
@@ -46,7 +47,7 @@ class PrerenderJob:
     pool: RenderPool
     out_dir: Path | None
     strict: bool
-    progress: object = None
+    progress: Callable[[Report], None] | None = None
     report: Report | None = None
 
 
@@ -55,13 +56,6 @@ class _Forward(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         log.log(record.levelno, "social-cards: %s", record.getMessage())
-
-
-def _forward_library_logs() -> None:
-    library = logging.getLogger("social_cards")
-    if not any(isinstance(h, _Forward) for h in library.handlers):
-        library.addHandler(_Forward(logging.WARNING))
-        library.propagate = False
 
 
 class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-call]
@@ -82,35 +76,31 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         self._close()  # what an earlier `mkdocs serve` build left when it failed
+        self._spent = 0.0
         if not self.config.enabled:
             return config
-        started = time.perf_counter()
-        base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
-        job = self.prerender
-        try:
+        with self._timed():
+            base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
             settings = settings_from(self.config, base)
-            if job is not None:
-                settings = strict_settings(settings) if job.strict else settings
-                self._site = SiteCards.open(
-                    settings, config, job.store, job.pool, out_dir=job.out_dir, tagging=False, progress=job.progress
-                )
-                return config
-            _forward_library_logs()
-            if not config.site_url:
-                log.warning(
-                    "social-cards: site_url is not set: cards are made, but no meta tags (they need absolute URLs)"
-                )
-            self._store = Store(settings.cache_dir)
-            if self._pool is None:
-                self._pool = RenderPool(settings.workers)
-            self._site = SiteCards.open(
-                settings, config, self._store, self._pool, out_dir=Path(config.site_dir), tagging=bool(config.site_url)
-            )
-        except SocialCardsError as exc:
-            self._close()
-            raise PluginError(f"social-cards: {exc}") from None
-        finally:
-            self._spent = time.perf_counter() - started
+            job = self.prerender
+            if job is None:
+                library = logging.getLogger("social_cards")
+                if not any(isinstance(h, _Forward) for h in library.handlers):
+                    library.addHandler(_Forward(logging.WARNING))
+                    library.propagate = False
+                if not config.site_url:
+                    log.warning("social-cards: site_url is not set: cards are made, but no tags (they need it)")
+                self._store = Store(settings.cache_dir)
+                self._pool = self._pool or RenderPool(settings.workers)
+                pipeline = Pipeline(self._store, self._pool, strict=settings.strict)
+                out_dir: Path | None = Path(config.site_dir)
+                tagging = bool(config.site_url)
+            else:
+                if job.strict:
+                    settings = dataclasses.replace(settings, render=dataclasses.replace(settings.render, strict=True))
+                pipeline = Pipeline(job.store, job.pool, strict=settings.strict, progress=job.progress)
+                out_dir, tagging = job.out_dir, False
+            self._site = SiteCards(settings, config, pipeline, out_dir=out_dir, tagging=tagging)
         return config
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
@@ -126,28 +116,15 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
             tags = self._site.tags(page)
             return output if tags is None else insert_tags(output, tags)
 
-    @contextlib.contextmanager
-    def _timed(self) -> Iterator[None]:
-        """Count the time spent inside for the summary; a card that cannot be made is MkDocs' kind of error."""
-        started = time.perf_counter()
-        try:
-            yield
-        except SocialCardsError as exc:
-            raise PluginError(f"social-cards: {exc}") from None
-        finally:
-            self._spent += time.perf_counter() - started
-
     @event_priority(100)  # first, so other plugins' post-build steps find every card in place
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         site = self._site
         if site is None:
             return
-        try:
-            with self._timed():
-                report = site.finish()
-        finally:
-            self._close()
-        for warning in site.warnings:
+        with self._timed():
+            report = site.pipeline.finish()
+        self._close()
+        for warning in [*site.warnings, *report.error_lines()]:
             log.warning("social-cards: %s", warning)
         if self.prerender is not None:
             self.prerender.report = report
@@ -159,7 +136,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
 
     def on_build_error(self, *, error: Exception) -> None:
         if self._site is not None:
-            self._site.cancel()
+            self._site.pipeline.cancel()
         self._close()
 
     def on_shutdown(self) -> None:
@@ -167,6 +144,18 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        """Count the time spent inside for the summary; what the library raises becomes MkDocs' kind of error."""
+        started = time.perf_counter()
+        try:
+            yield
+        except SocialCardsError as exc:
+            self._close()
+            raise PluginError(f"social-cards: {exc}") from None
+        finally:
+            self._spent += time.perf_counter() - started
 
     def _close(self) -> None:
         """Let go of this build's cards and close its cache; the pool stays for the next `mkdocs serve` build."""

@@ -1,11 +1,9 @@
 """``social-cards render mkdocs.yml``: the cards a build would make, made ahead of it.
 
-The site is built exactly as ``mkdocs build`` builds it (every plugin runs, so blog
-posts and archive pages are there), into a scratch folder that is then thrown away;
-the plugin makes the cards with the caller's cache and pool and writes no tags. The
-keys are the plugin's own, so the next ``mkdocs build`` finds every card cached.
-The library reaches this through the ``social_cards.sources`` entry point
-(:func:`open_config`), never by importing this package.
+The site is built as ``mkdocs build`` builds it (every plugin runs, so blog posts and
+archive pages are there), into a scratch folder that is then deleted; the plugin makes
+the cards with the caller's cache and pool, under its own keys, and writes no tags.
+The library finds this through the ``social_cards.sources`` entry point.
 """
 
 from __future__ import annotations
@@ -30,21 +28,15 @@ __all__ = ["Prerender", "open_config"]
 
 
 def open_config(path: Path) -> Prerender | None:
-    """The site an ``mkdocs.yml`` configures; None for a file that is not YAML.
-
-    Raises:
-        SocialCardsError: the file is not a usable MkDocs configuration with the plugin on.
-    """
-    if path.suffix.lower() not in (".yml", ".yaml"):
-        return None
-    return Prerender(path)
+    """The site an ``mkdocs.yml`` configures; None for a file that is not YAML."""
+    return Prerender(path) if path.suffix.lower() in (".yml", ".yaml") else None
 
 
 class Prerender:
     """A site's cards, from its ``mkdocs.yml``.
 
     Raises:
-        SocialCardsError: the file is not a valid MkDocs configuration, or does not use the plugin.
+        SocialCardsError: the file is not a valid MkDocs configuration with the plugin on.
     """
 
     def __init__(self, config_file: Path) -> None:
@@ -60,8 +52,7 @@ class Prerender:
             raise SocialCardsError(f"{config_file} turns the social-cards plugin off (enabled: false)")
         self.plugin = plugin
         settings = settings_from(plugin.config, config_file.resolve().parent)
-        self.cache_dir = settings.cache_dir
-        self.workers = settings.workers
+        self.cache_dir, self.workers = settings.cache_dir, settings.workers
 
     def run(
         self,
@@ -81,8 +72,7 @@ class Prerender:
         self.config.plugins.on_startup(command="build", dirty=False)
         try:
             with tempfile.TemporaryDirectory(prefix="social-cards-") as scratch:
-                # The build cleans and writes its site folder: a scratch one, never the real site.
-                self.config.site_dir = scratch
+                self.config.site_dir = scratch  # the build cleans its site folder: never the real one
                 build(self.config)
         except MkDocsException as exc:
             raise SocialCardsError(f"{self.config_file}: {exc}") from None

@@ -1,9 +1,8 @@
 """What a site's theme says about its cards: logo and primary colour.
 
-Material for MkDocs names its primary colours (``indigo``, ``deep-orange``); the
-values below are the shades its stylesheets use for them, so a card matches the
-site's header. Other themes have no palette, and ``custom`` palettes are CSS
-variables we cannot read: then the template's own colours stay.
+Material for MkDocs names its primary colours (``indigo``, ``deep-orange``; see
+:mod:`social_cards.material`). Other themes have no palette, and ``custom``
+palettes are CSS variables we cannot read: then the template's own colours stay.
 """
 
 from __future__ import annotations
@@ -15,32 +14,9 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 
-__all__ = ["ThemeDefaults", "theme_defaults"]
+from social_cards.material import MATERIAL_PRIMARY
 
-MATERIAL_PRIMARY = {
-    "red": "#ef5552",
-    "pink": "#e92063",
-    "purple": "#ab47bd",
-    "deep-purple": "#7e56c2",
-    "indigo": "#4051b5",
-    "blue": "#2094f3",
-    "light-blue": "#02a6f2",
-    "cyan": "#00bdd6",
-    "teal": "#009485",
-    "green": "#4cae4f",
-    "light-green": "#8bc34b",
-    "lime": "#cbdc38",
-    "yellow": "#ffec3d",
-    "amber": "#ffc105",
-    "orange": "#ffa724",
-    "deep-orange": "#ff6e42",
-    "brown": "#795649",
-    "grey": "#757575",
-    "blue-grey": "#546d78",
-    "black": "#000000",
-    "white": "#ffffff",
-}
-"""Material for MkDocs' primary palette colours by name."""
+__all__ = ["ThemeDefaults", "theme_defaults"]
 
 _MATERIAL_DEFAULT_ICON = "material/library"
 

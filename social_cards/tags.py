@@ -1,5 +1,7 @@
 """Open Graph and Twitter meta tags: built escaped, added once each before a page's real ``</head>``.
 
+The MkDocs plugin adds them to each page as MkDocs writes it.
+
 The head is scanned as HTML, not searched as text: comments, the insides of
 ``<script>`` and ``<style>``, and quoted attribute values are stepped over, so a
 ``</head>`` in a script string or an ``og:image`` in a description is never taken
@@ -13,7 +15,10 @@ import html
 import re
 from typing import NamedTuple
 
-__all__ = ["CardTags", "HeadScan", "insert_tags", "scan_head", "tag_lines"]
+from .model import CardInput
+from .text import clean_text
+
+__all__ = ["CardTags", "HeadScan", "card_tags", "insert_tags", "scan_head", "tag_lines"]
 
 
 class CardTags(NamedTuple):
@@ -48,6 +53,12 @@ class CardTags(NamedTuple):
             ("twitter:image", self.image),
         ]
         return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
+
+
+def card_tags(card: CardInput, image: str, width: int, height: int, media_type: str, kind: str) -> CardTags:
+    """The tags of a page whose picture is at ``image``, in plain text from the card's fields."""
+    title = clean_text(card.title)
+    return CardTags(image, width, height, media_type, title, clean_text(card.description) or title, card.page_url, kind)
 
 
 _ATTRS = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""  # quoted values may hold ">"
