@@ -19,10 +19,10 @@ __all__ = ["FORMATS", "OutputFormat", "encode", "write_png"]
 FORMATS = ("png", "jpeg", "webp")
 
 PNG_COLORS = 128
-"""Palette size of PNG cards (see the README's encoder measurements)."""
+"""Palette size of PNG cards (see docs/performance.md for the encoder measurements)."""
 
 PNG_COMPRESS_LEVEL = 3
-"""zlib-ng level of PNG cards (see the README's encoder measurements)."""
+"""zlib-ng level of PNG cards (see docs/performance.md for the encoder measurements)."""
 JPEG_QUALITY = 88
 WEBP_QUALITY = 85
 

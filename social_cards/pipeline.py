@@ -35,8 +35,9 @@ __all__ = ["CardError", "CardRequest", "CardResult", "Pipeline", "Report", "run"
 
 logger = logging.getLogger(__name__)
 
-IN_FLIGHT_PER_WORKER = 8
-"""Cards handed to each worker ahead of time: enough to keep it busy, few enough to keep memory flat."""
+IN_FLIGHT_PER_WORKER = 64
+"""Cards handed to each worker ahead of time: enough that a build goes on reading pages while the workers
+draw, few enough to keep memory flat."""
 
 
 @dataclass(frozen=True, slots=True)

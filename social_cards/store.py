@@ -1,6 +1,6 @@
 """The local tier: a content-addressed card cache with diskcache as its one index.
 
-Layout under the cache folder (see ``cache/README.md``)::
+Layout under the cache folder (see docs/cache.md)::
 
     v2/                 FORMAT_VERSION: a new version is a new folder; older ones are ignored
       cache.db          diskcache's index: each card's length and digest by key, what each

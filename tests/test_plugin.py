@@ -413,9 +413,8 @@ def test_theme_tags_are_not_duplicated(tmp_path: Path) -> None:
     assert meta["og:title"] == "Theme title" and meta["twitter:card"] == "summary" and "og:image" in meta
 
 
-def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_written(tmp_path: Path) -> None:
-    """A theme whose head ends as ``</HEAD>`` (no plain ``</head>``: no head for the filter to go around):
-    every page still gets each tag once, added as MkDocs writes it."""
+def test_a_theme_with_an_upper_case_head_end_gets_every_tag_once(tmp_path: Path) -> None:
+    """A theme whose head ends as ``</HEAD>``: every page still gets each tag once."""
     config = write_site(
         tmp_path, BASIC_CONFIG + "theme:\n  name: null\n  custom_dir: bare\n", {"index.md": "# Home\n", "a.md": "# A\n"}
     )
@@ -427,8 +426,43 @@ def test_a_theme_whose_template_cannot_take_the_tags_gets_them_as_pages_are_writ
     for page in ("index.html", "a/index.html"):
         text = (tmp_path / "site" / page).read_text()
         assert [text.count(f'"{name}"') for name in _TAGS] == [1] * len(_TAGS), page
-        assert "social_cards" not in text
     assert meta_of(tmp_path / "site/a/index.html")["og:title"] == "A"
+
+
+class _HeadEnd(html.parser.HTMLParser):
+    """Where the real head ends, as a browser reads it (a script's text is not markup), and the meta tags before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended = False
+        self.names: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        name = dict(attrs).get("property") or dict(attrs).get("name") or ""
+        if tag == "meta" and not self.ended and name.startswith(("og:", "twitter:")):
+            self.names.append(name)
+        self.ended = self.ended or tag == "body"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.ended = self.ended or tag == "head"
+
+
+def test_tags_go_inside_the_real_head_past_a_script_and_a_description_that_mention_them(tmp_path: Path) -> None:
+    """A page whose description says ``property=og:image`` and a theme whose head holds ``</head>`` in a
+    script string: every tag once, all of them inside the real head."""
+    page = "---\ndescription: Set property=og:image in your theme\n---\n# Theming\n"
+    config = write_site(
+        tmp_path, BASIC_CONFIG + "theme:\n  name: mkdocs\n  custom_dir: overrides\n", {"index.md": page}
+    )
+    (tmp_path / "overrides").mkdir()
+    (tmp_path / "overrides/main.html").write_text(
+        '{% extends "base.html" %}{% block extrahead %}<script>var end = "</head>";</script>{% endblock %}'
+    )
+    build(config)
+    parser = _HeadEnd()
+    parser.feed((tmp_path / "site/index.html").read_text(encoding="utf-8"))
+    assert sorted(parser.names) == sorted(_TAGS)
+    assert meta_of(tmp_path / "site/index.html")["og:description"] == "Set property=og:image in your theme"
 
 
 _STATE_HOOKS = """
