@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .digest import file_digest
-from .errors import FontError
+from .errors import AssetError, FontError
+from .files import locate
 from .fontfile import coverage, tables
 
 if TYPE_CHECKING:
@@ -103,30 +104,22 @@ def bundled_face(name: str) -> FontFace:
     return FontFace(BUNDLED_FONTS_DIR / name)
 
 
-def resolve_font_path(value: str, base: Path | None) -> Path:
-    """Turn a font reference from a layout or configuration into a file path.
-
-    ``bundled:NAME`` names a shipped font; a relative path is taken from ``base``.
+def template_font(value: str, root: Path, where: str) -> Path:
+    """The font file a text layer names: ``bundled:NAME``, or a file inside the template folder.
 
     Raises:
-        FontError: the file does not exist.
+        FontError: no such file, a file outside the template folder, or not a regular file.
     """
-    if value.startswith(BUNDLED_PREFIX):
-        path = BUNDLED_FONTS_DIR / value[len(BUNDLED_PREFIX) :]
-    else:
-        path = Path(value).expanduser()
-        if not path.is_absolute() and base is not None:
-            path = base / path
-    if not path.is_file():
+    try:
+        if value.startswith(BUNDLED_PREFIX):
+            return locate(BUNDLED_FONTS_DIR, value[len(BUNDLED_PREFIX) :], where, "the bundled fonts")
+        return locate(root, value, where, "the template folder")
+    except AssetError as exc:
         bundled = ", ".join(sorted(p.name for p in BUNDLED_FONTS_DIR.iterdir() if p.suffix in _FONT_SUFFIXES))
         raise FontError(
-            f"font file not found: {path} (expected a .ttf/.otf/.ttc file; bundled fonts are "
-            f"available as bundled:NAME, with NAME one of {bundled})"
-        )
-    return path
-
-
-# --- reading OpenType tables --------------------------------------------------------
+            f"{exc} (a template's fonts are .ttf/.otf/.ttc files in its folder, or bundled:NAME with NAME one "
+            f"of {bundled})"
+        ) from None
 
 
 # --- loading faces with Pillow -------------------------------------------------------

@@ -71,8 +71,8 @@ def place(target: Path, data: bytes) -> None:
         st = os.lstat(target)
     except FileNotFoundError:
         pass
-    except OSError as exc:
-        raise SocialCardsError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise SocialCardsError(f"cannot write {target!r}: {getattr(exc, 'strerror', None) or exc}") from None
     else:
         if not stat.S_ISREG(st.st_mode):
             kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
@@ -81,3 +81,5 @@ def place(target: Path, data: bytes) -> None:
         write_atomic(target, data)
     except OSError as exc:
         raise SocialCardsError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except ValueError:  # a name the filesystem cannot hold (a lone surrogate, say)
+        raise SocialCardsError(f"cannot write {target!r}: the file system cannot hold this name") from None

@@ -15,8 +15,8 @@ from social_cards.fonts import (
     FontFace,
     bundled_face,
     load_font,
-    resolve_font_path,
     system_faces,
+    template_font,
 )
 
 
@@ -79,7 +79,25 @@ def test_system_faces_are_ordered_deterministically() -> None:
 def test_missing_font_file_is_named(tmp_path: Path) -> None:
     """A missing font is an error that names the file and the bundled choices."""
     with pytest.raises(FontError, match=r"nope\.ttf.*bundled:NAME"):
-        resolve_font_path("nope.ttf", tmp_path)
+        template_font("nope.ttf", tmp_path, "layer 1")
+
+
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "../outside.ttf", "link.ttf", "fifo.ttf", "bundled:" + "../" * 12 + "etc/passwd"]
+)
+def test_a_template_font_must_be_a_regular_file_in_its_folder(tmp_path: Path, name: str) -> None:
+    """Absolute paths, climbing out, a link out of the folder, a FIFO, or escaping the bundled fonts: refused,
+    naming the file and never its contents."""
+    import os
+
+    folder = tmp_path / "template"
+    folder.mkdir()
+    shutil.copy(BUNDLED_FONTS_DIR / "Inter-Regular.otf", tmp_path / "outside.ttf")
+    (folder / "link.ttf").symlink_to(tmp_path / "outside.ttf")
+    os.mkfifo(folder / "fifo.ttf")
+    with pytest.raises(FontError, match=r"outside|not a regular file") as err:
+        template_font(name, folder, "layer 1")
+    assert "root:" not in str(err.value)
 
 
 def test_broken_font_file_is_named(tmp_path: Path) -> None:

@@ -118,3 +118,30 @@ def test_ctrl_c_keeps_finished_cards_and_a_rerun_draws_the_rest(tmp_path: Path) 
     rerun = run_cli("render", str(source), "--cache-dir", str(cache), "--json")
     summary = _summary(rerun.stdout)
     assert summary["cached"] > 0 and summary["cached"] + summary["drawn"] == 600 and summary["failed"] == 0
+
+
+def test_hostile_lines_fail_alone_and_name_no_outside_file(tmp_path: Path) -> None:
+    """A NUL or a lone surrogate in `output`, a NUL in `logo`, a `logo` outside the file's folder (a file
+    or a device): each fails its own line with a reason, and the good lines around them are written."""
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.png"
+    outside.write_bytes((REPO / "templates/default/mark.svg").read_bytes())
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows: list[object] = [
+        {"title": "good one", "output": "a.png"},
+        '{"title": "t", "output": "x\\u0000y.png"}',
+        '{"title": "t", "output": "\\ud800.png"}',
+        '{"title": "t", "logo": "a\\u0000b.png"}',
+        {"title": "t", "logo": str(outside)},
+        {"title": "t", "logo": "/dev/zero"},
+        {"title": "good two", "output": "b.png"},
+    ]
+    source = _jsonl(folder / "c.jsonl", rows)
+    result = run_cli("render", str(source), "--out-dir", str(tmp_path / "out"), "--json", "--workers", "1")
+    assert result.returncode == 1 and "internal error" not in result.stderr and "Traceback" not in result.stderr
+    summary = _summary(result.stdout)
+    assert (summary["cards"], summary["drawn"], summary["failed"]) == (7, 2, 5)
+    for line in range(2, 7):
+        assert f"c.jsonl:{line}: " in result.stderr
+    assert result.stderr.count("outside") >= 2 and "NUL" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]

@@ -103,14 +103,15 @@ def test_template_file_bytes_change_the_key(card: CardInput, template_copy: Call
 
 
 def test_font_bytes_change_the_key(card: CardInput, template_copy: Callable[[str], Path], tmp_path: Path) -> None:
-    """A layer font enters the key by content: a new path with the same bytes keeps it, new bytes change it."""
+    """A layer font enters the key by content: a new path in the template folder with the same bytes keeps it,
+    new bytes change it."""
     folder = template_copy("default")
     layout = folder / "layout.toml"
     layout.write_text(
         layout.read_text().replace('font = "bundled:Inter-Bold.otf"', 'font = "{{ options.title_font }}"')
     )
     template = load_template(folder)
-    first_path, second_path = tmp_path / "a" / "Title.otf", tmp_path / "b" / "Renamed.otf"
+    first_path, second_path = folder / "a" / "Title.otf", folder / "b" / "Renamed.otf"
     for path in (first_path, second_path):
         path.parent.mkdir()
         shutil.copy(BUNDLED_FONTS_DIR / "Inter-Bold.otf", path)

@@ -266,3 +266,30 @@ def test_installed_fonts_digest_follows_the_listing_and_the_files(
     assert gone not in {first, changed}
     listing[0] = "\n".join([*lines, f"{tmp_path / 'C.ttf'}\t0\tGamma\t80"])  # listed, never there
     assert digest() == gone
+
+
+@pytest.mark.parametrize("entry", ["fifo", "link-to-dev-zero", "link-out"])
+def test_a_template_folder_holding_a_fifo_or_a_link_out_is_refused_at_once(tmp_path: Path, entry: str) -> None:
+    """Loading digests every file of the folder: a FIFO, or a link to /dev/zero or out of the folder, is an
+    error naming it, found without reading it (so nothing hangs or reads without end)."""
+    import os
+
+    folder = _template(tmp_path / "t", '[[layers]]\nkind = "background"\ncolor = "#000000"\n')
+    (tmp_path / "outside.txt").write_text("root:x:0:0")
+    target = folder / "extra"
+    if entry == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero" if entry == "link-to-dev-zero" else tmp_path / "outside.txt")
+    with pytest.raises(TemplateError, match=r"extra.*(not a regular file|outside)") as err:
+        load_template(folder)
+    assert "root:x" not in str(err.value)
+
+
+@pytest.mark.parametrize("file", ["/dev/zero", "../outside.svg", "/etc/passwd"])
+def test_an_svg_layer_file_outside_the_folder_is_refused_before_it_is_opened(tmp_path: Path, file: str) -> None:
+    """A layer's `file` is checked for its place before anything is read: /dev/zero is never read."""
+    (tmp_path / "outside.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    folder = _template(tmp_path / "t", f'[[layers]]\nkind = "svg"\nfile = "{file}"\n')
+    with pytest.raises(AssetError, match="outside the template folder"):
+        load_template(folder).resolve(CardInput("x"))

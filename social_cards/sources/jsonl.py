@@ -1,9 +1,10 @@
 """Cards from a JSON Lines file: one JSON object a line, one card an object.
 
 Each object holds the card's fields (:data:`~social_cards.model.CARD_FIELDS`:
-``title`` is required) and optionally ``template`` (a built-in name, or a folder
-relative to the file), ``format`` and ``output`` (a path under the output folder;
-by default the card is named by its key). A line that cannot be used is reported
+``title`` is required; a ``logo`` must be a file in the JSON Lines file's folder)
+and optionally ``template`` (a built-in name, or a folder relative to the file),
+``format`` and ``output`` (a path under the output folder; by default the card is
+named by its key). A line that cannot be used is reported
 with its number and the reason, and the others go on.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SocialCardsError
+from ..files import locate
 from ..model import CARD_FIELDS, CardInput, RenderSettings
 from ..output import OutputFormat
 from ..pipeline import CardRequest, Pipeline, Report
@@ -57,9 +59,9 @@ def _card(doc: Any, base: Path) -> CardInput:
                 raise SocialCardsError(f"'{spec.name}' must be an object of option names to values")
             values[spec.name] = CardInput.options_from(value)
         elif value is not None:
-            if not isinstance(value, str) or "\0" in value:
+            if not isinstance(value, str):
                 raise SocialCardsError(f"'{spec.name}' must be a path")
-            values[spec.name] = (base / value).resolve()
+            values[spec.name] = locate(base, value, f"'{spec.name}'", "the JSON Lines file's folder")
     return CardInput(**values)
 
 

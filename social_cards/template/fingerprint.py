@@ -1,9 +1,10 @@
 """Fingerprints: a digest of every input a resolve reads, so a warm run need not resolve.
 
 A fingerprint covers the card's fields (:data:`~social_cards.model.CARD_FIELDS`,
-with the logo by the digest of its bytes), the template folder, every font file a
-layer or the settings name, the installed fonts when they take part, the output
-settings, and this package's own code. Equal fingerprints resolve to equal specs,
+with the logo by the digest of its bytes), the template folder (which holds every
+file a layer may name but the logo and the bundled fonts), the fonts the settings
+name, the installed fonts when they take part, the output settings, and this
+package's own code. Equal fingerprints resolve to equal specs,
 so the store can remember the key a fingerprint led to.
 """
 
@@ -51,13 +52,13 @@ def fingerprint(template: Template, card: CardInput, settings: RenderSettings) -
 
 def _base(template: Template, settings: RenderSettings) -> str | None:
     """The part of a fingerprint every card of ``template`` with ``settings`` shares."""
-    if template.font_files is None:
+    if template.variable_font:
         return None
     memo_key = ("fingerprint", settings)
     base: str | None = template.memo.get(memo_key)
     if base is None:
         try:
-            fonts = [file_digest(p) for p in template.font_files], [file_digest(p) for p in settings.fonts]
+            fonts = [file_digest(p) for p in settings.fonts]
         except OSError:
             return None
         system = system_fonts_wanted(settings.system_fonts)

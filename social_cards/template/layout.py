@@ -21,8 +21,8 @@ import jinja2
 import jinja2.meta
 
 from ..digest import bytes_digest, file_digest
-from ..errors import TemplateError
-from ..fonts import BUNDLED_PREFIX
+from ..errors import AssetError, TemplateError
+from ..files import locate, read_capped
 from ..model import CardInput, RenderSettings
 from ..output import OutputFormat
 from ..text import clean_text
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["BUILTIN_TEMPLATES_DIR", "LAYOUT_FILE", "Template", "builtin_templates", "load_template"]
 
 LAYOUT_FILE = "layout.toml"
+MAX_LAYOUT_BYTES = 1_000_000
+"""Largest ``layout.toml`` a template may have, in bytes."""
 
 
 def _builtin_dir() -> Path:
@@ -62,8 +64,9 @@ def _layer_variables(kind: str, fields: dict[str, Value], root: Path) -> tuple[s
         if not isinstance(file, str):
             return None
         try:
-            names |= jinja2.meta.find_undeclared_variables(SVG_ENV.parse((root / file).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            text = read_capped(locate(root, file, "svg", "the template folder"), "svg").decode("utf-8")
+            names |= jinja2.meta.find_undeclared_variables(SVG_ENV.parse(text))
+        except (AssetError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
             return None  # reported when the layer is resolved
     return tuple(sorted(names))
 
@@ -82,9 +85,8 @@ class Template:
     digest: str
     theme_color: tuple[str, ...] = ()
     """Options a site theme's primary colour fills when the user does not set them."""
-    font_files: tuple[Path, ...] | None = field(default=(), repr=False)
-    """Font files outside the template folder that layers name; None when a layer picks
-    its font with a variable (then nothing but a full resolve knows the inputs)."""
+    variable_font: bool = field(default=False, repr=False)
+    """Whether a layer picks its font with a variable (then nothing but a full resolve knows the inputs)."""
     memo: dict[tuple[object, ...], Any] = field(default_factory=dict, repr=False)
     """What :mod:`.resolve` and :mod:`.fingerprint` work out once per template and settings."""
 
@@ -170,25 +172,21 @@ def builtin_templates() -> dict[str, str]:
     return out
 
 
-def _font_files(raw_layers: list[Any], root: Path) -> tuple[Path, ...] | None:
-    """Fonts outside ``root`` that text layers name (the folder digest covers the rest)."""
-    found: list[Path] = []
+def _picks_font_by_variable(raw_layers: list[Any]) -> bool:
+    """Whether a text layer chooses its font with a variable (only a full resolve knows it then)."""
     for raw in raw_layers:
-        if raw.get("kind") != "text" or "font" not in raw:
-            continue
-        value = raw["font"]
-        if not isinstance(value, str) or "{{" in value or "{%" in value:
-            return None
-        if value.startswith(BUNDLED_PREFIX):
-            continue
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else root / path
-        if not path.resolve().is_relative_to(root):
-            found.append(path)
-    return tuple(found)
+        value = raw.get("font") if raw.get("kind") == "text" else None
+        if value is not None and (not isinstance(value, str) or "{{" in value or "{%" in value):
+            return True
+    return False
 
 
 def _folder_digest(root: Path) -> str:
+    """A digest of every file in the template folder, by path and bytes.
+
+    Every entry must be a regular file inside the folder (a link may point inside it):
+    a FIFO, a device or a link out of the folder is refused, never read.
+    """
     entries = []
     for dirpath, dirnames, files in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
@@ -196,7 +194,12 @@ def _folder_digest(root: Path) -> str:
             if name.startswith("."):
                 continue
             full = Path(dirpath) / name
-            entries.append(f"{full.relative_to(root).as_posix()}\0{file_digest(full)}")
+            relative = full.relative_to(root).as_posix()
+            try:
+                locate(root, relative, f"{root.name}/{relative}", "the template folder")
+            except AssetError as exc:
+                raise TemplateError(str(exc)) from None
+            entries.append(f"{relative}\0{file_digest(full)}")
     return bytes_digest("\n".join(entries).encode("utf-8"))
 
 
@@ -221,8 +224,8 @@ def load_template(ref: str | Path) -> Template:
             )
     layout_path = root / LAYOUT_FILE
     try:
-        doc = tomllib.loads(layout_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        doc = tomllib.loads(read_capped(layout_path, str(layout_path), MAX_LAYOUT_BYTES).decode("utf-8"))
+    except (AssetError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{layout_path}: cannot read the layout: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"{layout_path}: invalid TOML: {exc}") from None
@@ -272,5 +275,5 @@ def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
         layers=layers,
         theme_color=tuple(theme_color),
         digest=_folder_digest(root),
-        font_files=_font_files(raw_layers, root),
+        variable_font=_picks_font_by_variable(raw_layers),
     )

@@ -17,7 +17,8 @@ import jinja2
 
 from ..digest import file_digest
 from ..errors import AssetError, MissingGlyphError, TemplateError
-from ..fonts import FontChain, FontFace, resolve_font_path
+from ..files import check_regular, locate, read_capped
+from ..fonts import FontChain, FontFace, template_font
 from ..model import CardInput, RenderSettings
 from ..text import ELLIPSIS, clean_text, clusters
 from .schema import CARD_SIZE, FALSY, REQUIRED, SCHEMA, SVG_ENV, render_value
@@ -125,7 +126,7 @@ class _Resolver:
         text = clean_text(v["text"], markup=v["markup"] == "true")
         if not text:
             return None
-        primary = FontFace(resolve_font_path(v["font"], self.template.root))
+        primary = FontFace(template_font(v["font"], self.template.root, where))
         text, faces = self._fonts(text, primary, v["weight"] == "bold", where)
         if not text:
             return None
@@ -169,23 +170,14 @@ class _Resolver:
 
     def _path(self, value: str, card: CardInput, where: str) -> Path:
         """A file a layer names: inside the template folder, or the configured logo."""
-        raw = Path(value.strip()).expanduser()
-        root = self.template.root
-        path = raw if raw.is_absolute() else root / raw
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            raise AssetError(f"{where}: file not found: {path}") from None
-        if card.logo is not None and resolved == Path(card.logo).expanduser().resolve():
-            return resolved
-        if not resolved.is_relative_to(root.resolve()):
-            raise AssetError(
-                f"{where}: {value!r} is outside the template folder {root}; layers may only use files in "
-                "their template folder, or the configured logo"
-            )
-        if not resolved.is_file():
-            raise AssetError(f"{where}: not a file: {resolved}")
-        return resolved
+        name = value.strip()
+        if card.logo is not None and "\0" not in name:
+            logo = Path(card.logo)
+            given = Path(name) if Path(name).is_absolute() else self.template.root / name
+            if given == logo or given.resolve() == logo.resolve():
+                check_regular(logo, f"{where} (the logo)")
+                return logo.resolve()
+        return locate(self.template.root, name, where, "the template folder")
 
     def _asset(self, value: str, card: CardInput, where: str) -> Asset:
         from ..spec import Asset
@@ -198,15 +190,14 @@ class _Resolver:
 
     def _svg(self, path: Path, context: Mapping[str, Any], where: str, *, templated: bool) -> str:
         try:
-            if path.stat().st_size > MAX_SVG_BYTES:
-                raise AssetError(f"{where}: {path} is larger than {MAX_SVG_BYTES} bytes")
-            if not templated:
-                return path.read_text(encoding="utf-8")
-            source = self.svg_sources.get(path)
+            source = self.svg_sources.get(path) if templated else None
             if source is None:
-                source = self.svg_sources[path] = SVG_ENV.from_string(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AssetError(f"{where}: cannot read SVG {path}: {exc}") from None
+                text = read_capped(path, where, MAX_SVG_BYTES).decode("utf-8")
+                if not templated:
+                    return text
+                source = self.svg_sources[path] = SVG_ENV.from_string(text)
+        except UnicodeDecodeError:
+            raise AssetError(f"{where}: {path} is not UTF-8 text, so not an SVG file") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{path}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
         try:
