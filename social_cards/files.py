@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import AssetError
 
-__all__ = ["MAX_FILE_BYTES", "check_regular", "locate", "read_capped"]
+__all__ = ["MAX_FILE_BYTES", "check_regular", "locate", "picture_size", "read_capped"]
 
 MAX_FILE_BYTES = 32 * 2**20
 """Largest file an input may name (an image, an SVG, a font, a layout), in bytes."""
@@ -79,3 +79,20 @@ def read_capped(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> bytes
     if len(data) > max_bytes:
         raise AssetError(f"{what}: {path} is larger than {max_bytes} bytes")
     return data
+
+
+def picture_size(data: bytes, what: str) -> tuple[int, int, str]:
+    """The width, height and media type of a picture's bytes (read from its header, not decoded).
+
+    Raises:
+        AssetError: not a picture Pillow knows.
+    """
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return picture.width, picture.height, Image.MIME.get(picture.format or "", "image/png")
+    except (OSError, ValueError, UnidentifiedImageError):
+        raise AssetError(f"{what}: not a picture (PNG, JPEG, WebP or GIF)") from None

@@ -259,6 +259,24 @@ def test_front_matter_image_include_exclude_and_hash_names(tmp_path: Path) -> No
     assert counts == (1, 0, 1)
 
 
+def test_a_nul_or_a_folder_as_a_pages_image_costs_that_page_a_warning(tmp_path: Path) -> None:
+    """`social: image` holding a NUL, or naming a folder: the build goes on, the page gets a drawn card and
+    the log one warning each. (A device or a FIFO in the docs folder is refused by the same check, see
+    test_files.py; MkDocs itself would copy it into the site.)"""
+    pages = {
+        "index.md": "# Home\n",
+        "nul.md": '---\nsocial:\n  image: "a\\0b.png"\n---\n# Nul\n',
+        "folder.md": "---\nsocial:\n  image: sub\n---\n# Folder\n",
+    }
+    config = write_site(tmp_path, BASIC_CONFIG, pages)
+    (tmp_path / "docs/sub").mkdir()
+    log, counts = build(config)
+    assert counts == (3, 0, 3), log
+    assert log.count("drawing a card instead") == 2
+    for page in ("nul", "folder"):
+        assert meta_of(tmp_path / f"site/{page}/index.html")["og:image"].endswith(f"/{page}.png")
+
+
 def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
     """No site_url: a warning, cards still made, no og tags with broken relative URLs (a page's own
     picture included)."""

@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 from mkdocs.structure.pages import Page
 
+from social_cards.files import locate, picture_size, read_capped
+
 __all__ = [
     "FRONT_MATTER_KEYS", "card_path", "date_of", "front_matter", "names", "own_image", "text",
 ]  # fmt: skip
@@ -44,36 +46,20 @@ def front_matter(page: Page, warn: Callable[[str], None]) -> Mapping[str, Any] |
     return checked
 
 
-def own_image(
-    page: Page, image: str, docs_dir: Path, site_url: str, warn: Callable[[str], None]
-) -> tuple[str, int, int, str] | None:
-    """A page's own picture: its URL, size (0 when unknown) and media type; None to draw a card instead.
+def own_image(page: Page, image: str, docs: Path, site_url: str) -> tuple[str, int, int, str]:
+    """A page's own picture: its URL, size (0 when unknown) and media type. A file must be inside the docs.
 
-    A URL is taken as it is; a file must be inside the docs folder.
+    Raises:
+        SocialCardsError: the file is outside the docs folder, or not a picture.
     """
     if re.match(r"^https?://", image):
         suffix = PurePosixPath(image.split("?", 1)[0]).suffix.lower()
         return image, 0, 0, _MEDIA_TYPES.get(suffix, "image/png")
-    if "\0" in image:
-        warn("social.image holds a NUL character; drawing a card instead")
-        return None
-    docs = docs_dir.resolve()
     folder = posixpath.dirname(page.file.src_uri)
     relative = image.lstrip("/") if image.startswith("/") else posixpath.join(folder, image)
-    path = (docs / relative).resolve()
-    if not path.is_relative_to(docs):
-        warn(f"social.image {image!r} is outside the docs folder; drawing a card instead")
-        return None
-    from PIL import Image, UnidentifiedImageError  # only for pages that name their own picture
-
-    try:
-        with Image.open(path) as picture:
-            width, height = picture.size
-            media_type = Image.MIME.get(picture.format or "", "image/png")
-    except (OSError, ValueError, UnidentifiedImageError) as exc:
-        warn(f"social.image {image!r} cannot be used ({exc}); drawing a card instead")
-        return None
-    return site_url + quote(path.relative_to(docs).as_posix()), width, height, media_type
+    path = locate(docs, relative, f"social.image {image!r}", "the docs folder")
+    width, height, media_type = picture_size(read_capped(path, f"social.image {image!r}"), f"social.image {image!r}")
+    return site_url + quote(path.relative_to(docs.resolve()).as_posix()), width, height, media_type
 
 
 def card_path(cards_dir: str, ref: str, suffix: str) -> str:

@@ -122,11 +122,12 @@ class SiteCards:
             options=self._options(template, social.get("options")),
         )
         if "image" in social:
-            docs = Path(config.docs_dir)
-            image = own_image(page, str(social["image"]), docs, self.site_url, lambda m: self._warn(ref, m))
-            if image is not None:
+            try:
+                image = own_image(page, str(social["image"]), Path(config.docs_dir), self.site_url)
                 self._own[ref] = card_tags(card, *image, _kind(card))
                 return None
+            except SocialCardsError as exc:
+                self._warn(ref, f"{exc}; drawing a card instead")
         if s.card_names == "hash":  # named by the key, once it is known
             out = None if self.out_dir is None else self.out_dir / s.cards_dir
             return CardRequest(ref, template, card, s.render, out)
