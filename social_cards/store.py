@@ -106,12 +106,15 @@ class Store:
         directory: the cache folder.
         create: make the folder when it is missing; when False, a missing cache is a
             :class:`CacheError` (``stats`` and ``prune`` never create one).
+        quiet: keep the reason the cache cannot be used in :attr:`warning` without logging it
+            (a caller that reports it its own way).
     """
 
-    def __init__(self, directory: Path, *, create: bool = True) -> None:
+    def __init__(self, directory: Path, *, create: bool = True, quiet: bool = False) -> None:
         self.directory = Path(directory)
         self.root = self.directory / f"v{FORMAT_VERSION}"
         self.cards = self.root / CARDS_DIR
+        self.quiet = quiet
         self.warning: str | None = None
         self.counts = {"hits": 0, "misses": 0, "damaged": 0}
         self._used: set[str] = set()
@@ -145,7 +148,8 @@ class Store:
                 f"card cache at {self.directory} cannot be used ({type(exc).__name__}: {exc}); "
                 "drawing every card without caching"
             )
-            logger.warning(self.warning)
+            if not self.quiet:
+                logger.warning(self.warning)
         if self._index is not None:
             with contextlib.suppress(Exception):
                 self._index.close()
@@ -235,7 +239,7 @@ class Store:
             return found
         if found is _DAMAGED:
             self.counts["damaged"] += 1
-            logger.info("damaged cache entry %s dropped; it will be redrawn", key)
+            logger.debug("damaged cache entry %s dropped; it will be redrawn", key)
             self.drop(key)
         self.counts["misses"] += 1
         return None

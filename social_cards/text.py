@@ -21,14 +21,16 @@ ELLIPSIS = "\u2026"
 # Raw input beyond this is never looked at: markup stripping stays linear and short.
 _MAX_RAW_CHARS = 20_000
 
+# Every repeated part is bounded, so a title full of openers that never close ("![a![a![a...")
+# costs time in proportion to its length, not to its length squared.
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
-_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
-_MD_CODE = re.compile(r"`+([^`\n]+?)`+")
-_MD_STRONG = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
-_MD_EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_MD_EM_UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,40}(?:\s[^<>]{0,500})?/?>")
+_MD_CODE = re.compile(r"(`{1,3})((?:(?!\1)[^\n]){1,500}?)\1")
+_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\n]{0,500}\)")
+_MD_LINK = re.compile(r"\[([^\]\n]{1,500})\]\([^)\n]{0,500}\)")
+_MD_STRONG = re.compile(r"(\*\*|__|~~)(?=\S)(.{1,500}?)(?<=\S)\1")
+_MD_EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.{1,500}?)(?<=[^\s*])\*(?![\w*])")
+_MD_EM_UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])(.{1,500}?)(?<=[^\s_])_(?![\w_])")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -50,12 +52,17 @@ def _is_kept(ch: str) -> bool:
 
 
 def _strip_markup(text: str) -> str:
+    """Text without HTML and Markdown markup; a code span (`` `__init__` ``) keeps its text as it is."""
+    parts = _MD_CODE.split(text)  # prose, backticks, code, prose, backticks, code, ..., prose
+    return "".join(part if n % 3 == 2 else _strip_prose(part) for n, part in enumerate(parts) if n % 3 != 1)
+
+
+def _strip_prose(text: str) -> str:
     text = _HTML_COMMENT.sub("", text)
     text = _HTML_TAG.sub("", text)
     text = _MD_HEADING.sub("", text)
     text = _MD_IMAGE.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
     for _ in range(3):  # nested emphasis such as ***both*** or **_both_**
         stripped = _MD_EM_UNDERSCORE.sub(r"\1", _MD_EM_STAR.sub(r"\1", _MD_STRONG.sub(r"\2", text)))
         if stripped == text:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,33 @@ def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "error" not in result.stderr
     assert decode(out.read_bytes()).size == (1200, 630)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("-o", "a.gif"), ".png, .jpg or .webp"), (("--format", "jpeg", "-o", "a.png"), "make them agree")],
+)
+def test_the_file_name_and_the_format_agree(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    """A card is never written in one format under another's name: a usage error, nothing written."""
+    result = run_cli("card", "T", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a device node")
+def test_a_device_or_a_link_is_never_replaced_by_a_card(tmp_path: Path) -> None:
+    """`-o` a device node (root in a CI container can replace one) or a symbolic link: an error naming it, and
+    the device and the link stay as they were."""
+    import stat
+
+    device = tmp_path / "null.png"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    result = run_cli("card", "T", "-o", str(device), cwd=tmp_path)
+    assert result.returncode == 1 and "not a regular file" in result.stderr
+    assert device.is_char_device()
+    target = tmp_path / "real.png"
+    target.write_bytes(b"mine")
+    (tmp_path / "link.png").symlink_to(target)
+    result = run_cli("card", "T", "-o", str(tmp_path / "link.png"), cwd=tmp_path)
+    assert result.returncode == 1 and "symbolic link" in result.stderr
+    assert (tmp_path / "link.png").is_symlink() and target.read_bytes() == b"mine"

@@ -118,3 +118,20 @@ def test_a_worker_killed_mid_run_is_replaced_and_no_card_is_lost(
     assert (report.cards, report.drawn + report.cached, report.failed) == (40, 40, 0), report.errors
     assert caplog.text.count("a drawing process died") == 1
     assert all(decode((tmp_path / f"site/{n}.png").read_bytes()).size == (1200, 630) for n in range(40))
+
+
+def test_a_placed_card_is_a_file_of_its_own(tmp_path: Path) -> None:
+    """A card in a site shares no storage with the cache: an in-place edit (an image optimizer run as root)
+    leaves the cached card as it was, and the next run serves it again."""
+    requests = _requests(tmp_path / "site", ["Optimized in place"])
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
+        (result,) = run(requests, store, pool).results.values()
+        assert result.target is not None
+        cached = store.path(result.key)
+        assert not os.path.samefile(result.target, cached)
+        with result.target.open("r+b") as fh:
+            fh.write(b"\0" * 16)
+        assert store.get(result.key) is not None
+    with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
+        again = run(_requests(tmp_path / "again", ["Optimized in place"]), store, pool)
+    assert (again.cached, again.damaged) == (1, 0)

@@ -192,6 +192,17 @@ def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> Non
     assert counts == (4, 4, 0)
 
 
+def test_an_unusable_cache_never_fails_a_strict_build(tmp_path: Path) -> None:
+    """A file where the cache folder should be: `mkdocs build --strict` still makes every card, and says so
+    once at INFO (the build recovers by itself; a warning would fail it)."""
+    config = write_site(tmp_path, BASIC_CONFIG, BASIC_PAGES)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    log, counts = build(config, None, "--strict", env={"SOCIAL_CARDS_CACHE_DIR": str(blocker)})
+    assert counts == (4, 0, 4), log
+    assert log.count("cannot be used") == 1 and "WARNING" not in log
+
+
 _TAGS = ("og:image", "og:image:width", "og:image:height", "og:image:type", "og:image:alt", "og:title",
          "og:description", "og:url", "og:type", "twitter:card", "twitter:image", "twitter:title",
          "twitter:description")  # fmt: skip

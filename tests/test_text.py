@@ -129,3 +129,30 @@ def test_huge_hostile_text_is_fast() -> None:
 def test_fuzz_any_string_gives_clean_text(raw: str) -> None:
     """Property (long run, `-m fuzz`): the same, on text built from the pieces that break tools."""
     _clean_text_holds(raw)
+
+
+@pytest.mark.parametrize(
+    ("title", "clean"),
+    [
+        ("`Client.__init__()`", "Client.__init__()"),
+        ("Use `__all__` and **bold**", "Use __all__ and bold"),
+        ("The `<details>` element", "The <details> element"),
+        ("`a*b*c` and *em*", "a*b*c and em"),
+        ("``code with `tick` inside``", "code with `tick` inside"),
+    ],
+)
+def test_code_spans_keep_their_text(title: str, clean: str) -> None:
+    """Markup is stripped outside code spans only: Python names and HTML element names survive."""
+    assert clean_text(title) == clean
+
+
+@pytest.mark.parametrize("opener", ["![a", "[a", "**a", "_a", "<a ", "`a", "<!--", "~~a"])
+def test_openers_that_never_close_cost_linear_time(opener: str) -> None:
+    """Titles made of one opener repeated to the raw-input cap are cleaned without a quadratic blow-up
+    (this took seconds a title when a pattern could scan to the end from every opener)."""
+    import time
+
+    started = time.monotonic()
+    for _ in range(5):
+        clean_text(opener * (20_000 // len(opener)))
+    assert time.monotonic() - started < 5

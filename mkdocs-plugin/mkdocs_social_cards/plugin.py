@@ -90,7 +90,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
                     library.propagate = False
                 if not config.site_url:
                     log.warning("social-cards: site_url is not set: cards are made, but no tags (they need it)")
-                self._store = Store(settings.cache_dir)
+                self._store = Store(settings.cache_dir, quiet=True)  # the build recovers: said at INFO
                 self._pool = self._pool or RenderPool(settings.workers)
                 pipeline = Pipeline(self._store, self._pool, strict=settings.strict)
                 out_dir: Path | None = Path(config.site_dir)
@@ -131,6 +131,8 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
             return
         if report.damaged:
             log.info(f"social-cards: {report.damaged} damaged cache entries were dropped and drawn again")
+        if site.pipeline.store.warning:
+            log.info(f"social-cards: {site.pipeline.store.warning}")
         made = report.cached + report.drawn
         log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {self._spent:.2f} s")
 

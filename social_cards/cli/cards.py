@@ -16,7 +16,7 @@ from ..pool import RenderPool
 from ..preview import SAMPLES, PreviewSheet, draw_sheet, samples_from_titles
 from ..store import Store, resolve_cache_dir
 from ..template import builtin_templates, load_template
-from .common import EXIT_FAILED, EXIT_OK, card_input, parse_options
+from .common import EXIT_FAILED, EXIT_OK, UsageError, card_input, parse_options
 
 __all__ = ["card", "key", "preview", "templates"]
 
@@ -27,10 +27,16 @@ WATCH_INTERVAL_S = 0.5
 
 
 def _request(args: argparse.Namespace) -> CardRequest:
-    fmt = args.format
+    fmt = "jpeg" if args.format == "jpg" else args.format
     output: Path | None = getattr(args, "output", None)
-    if fmt is None:
-        fmt = _SUFFIX_FORMATS.get(output.suffix.lower(), "png") if output is not None else "png"
+    if output is not None:
+        by_suffix = _SUFFIX_FORMATS.get(output.suffix.lower())
+        if by_suffix is None:
+            raise UsageError(f"-o {output}: a card is a .png, .jpg or .webp file; name it so (or use --format)")
+        if fmt is not None and fmt != by_suffix:
+            raise UsageError(f"-o {output} names a {by_suffix} file, but --format asks for {fmt}; make them agree")
+        fmt = by_suffix
+    fmt = fmt or "png"
     settings = RenderSettings(OutputFormat.named(fmt), tuple(args.font), args.strict)
     template = load_template(args.template)
     out, name = (output.parent, output.name) if output is not None else (None, None)
