@@ -10,9 +10,10 @@ import functools
 import struct
 from pathlib import Path
 
-from .errors import FontError
+from .errors import FontError, SocialCardsError
+from .files import check_regular
 
-__all__ = ["coverage", "tables"]
+__all__ = ["check_font", "coverage", "tables"]
 
 
 def _face_offset(data: bytes, index: int, path: Path) -> int:
@@ -24,7 +25,7 @@ def _face_offset(data: bytes, index: int, path: Path) -> int:
         return int(struct.unpack(">I", data[12 + 4 * index : 16 + 4 * index])[0])
     if tag in (b"\x00\x01\x00\x00", b"OTTO", b"true"):
         return 0
-    raise FontError(f"{path}: not an OpenType or TrueType font (starts with {tag!r})")
+    raise FontError(f"{path}: not an OpenType or TrueType font (expected a .ttf, .otf or .ttc file)")
 
 
 def _table_directory(path: Path, index: int) -> dict[bytes, tuple[int, int]]:
@@ -137,3 +138,17 @@ def _parse_format4(sub: bytes) -> list[tuple[int, int]]:
             if glyph != 0:
                 out.append((cp, cp))
     return out
+
+
+def check_font(path: Path, what: str) -> Path:
+    """``path`` once it proved to be a readable font file (a configured or ``--font`` fallback).
+
+    Raises:
+        FontError: missing, not a regular file, not a font, or damaged.
+    """
+    try:
+        check_regular(path, what)
+    except SocialCardsError as exc:
+        raise FontError(str(exc)) from None
+    coverage(path, 0)  # reads the table directory and the character map: a damaged font fails here
+    return path

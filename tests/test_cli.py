@@ -118,3 +118,16 @@ def test_a_device_or_a_link_is_never_replaced_by_a_card(tmp_path: Path) -> None:
     result = run_cli("card", "T", "-o", str(tmp_path / "link.png"), cwd=tmp_path)
     assert result.returncode == 1 and "symbolic link" in result.stderr
     assert (tmp_path / "link.png").is_symlink() and target.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("font", ["missing.ttf", "notes.ttf", "cut.otf"])
+def test_a_font_that_is_missing_or_not_a_font_is_an_error(tmp_path: Path, font: str) -> None:
+    """--font must name a readable font: a missing file, a text file or a truncated font stops with the file's
+    name and never echoes what the file holds."""
+    from social_cards.fonts import BUNDLED_FONTS_DIR
+
+    (tmp_path / "notes.ttf").write_text("root:secret")
+    (tmp_path / "cut.otf").write_bytes((BUNDLED_FONTS_DIR / "Inter-Regular.otf").read_bytes()[:300])
+    result = run_cli("card", "T", "--font", font, "-o", "x.png", cwd=tmp_path)
+    assert result.returncode == 1 and font in result.stderr and "root:secret" not in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "x.png").exists()

@@ -192,6 +192,24 @@ def test_a_damaged_cache_entry_is_redrawn_in_a_warm_build(tmp_path: Path) -> Non
     assert counts == (4, 4, 0)
 
 
+@pytest.mark.parametrize("content", [b"just text", b"truncated"])
+def test_a_configured_font_that_is_not_a_font_fails_the_build_at_once(tmp_path: Path, content: bytes) -> None:
+    """`fonts:` naming a text file or a truncated font: the build stops while reading the configuration,
+    naming the file, with no traceback."""
+    from social_cards.fonts import BUNDLED_FONTS_DIR
+
+    if content == b"truncated":
+        content = (BUNDLED_FONTS_DIR / "Inter-Regular.otf").read_bytes()[:300]
+    config = write_site(tmp_path, BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      fonts: [bad.ttf]\n"),
+                        BASIC_PAGES)  # fmt: skip
+    (tmp_path / "bad.ttf").write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "bad.ttf" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_unusable_cache_never_fails_a_strict_build(tmp_path: Path) -> None:
     """A file where the cache folder should be: `mkdocs build --strict` still makes every card, and says so
     once at INFO (the build recovers by itself; a warning would fail it)."""

@@ -293,3 +293,38 @@ def test_an_svg_layer_file_outside_the_folder_is_refused_before_it_is_opened(tmp
     folder = _template(tmp_path / "t", f'[[layers]]\nkind = "svg"\nfile = "{file}"\n')
     with pytest.raises(AssetError, match="outside the template folder"):
         load_template(folder).resolve(CardInput("x"))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    ['kind = "rect"\nwidth = 40000\nheight = 40000\nfill = "#ff0000"', 'kind = "svg"\nfile = "a.svg"\nwidth = 20000'],
+)
+def test_a_layer_box_far_larger_than_a_card_is_refused(tmp_path: Path, layer: str) -> None:
+    """A 40000-pixel rectangle or a 20000-pixel SVG box is a clear error, not gigabytes of memory."""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    folder = _template(tmp_path / "t", f"[[layers]]\n{layer}\n", {"a.svg": svg})
+    with pytest.raises(TemplateError, match="must lie within 8192 pixels"):
+        load_template(folder).resolve(CardInput("x"))
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}", "more than 100000 times"),
+        ("{% for a in title %}{% for b in title %}{% for c in title %}{% endfor %}{% endfor %}{% endfor %}",
+         "more than 100000 times"),
+        ("{{ 'x' * 1000000000 }}", "at most 1000000 items"),
+        ("{{ 9 ** 99999999 }}", "at most 64"),
+    ],
+)  # fmt: skip
+def test_a_template_that_would_run_without_end_is_stopped(tmp_path: Path, field: str, reason: str) -> None:
+    """Nested loops (over numbers or over the title), huge repetitions and powers, in a field or in an SVG
+    file: each is an error for that card, raised at once, never a hang or all the memory."""
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><!-- {field} --></svg>'
+    title = "long title " * 10
+    folder = _template(tmp_path / "t", f'[[layers]]\nkind = "text"\ntext = "{field}"\n')
+    with pytest.raises(TemplateError, match=reason):
+        load_template(folder).resolve(CardInput(title))
+    folder = _template(tmp_path / "s", '[[layers]]\nkind = "svg"\nfile = "a.svg"\n', {"a.svg": svg})
+    with pytest.raises(TemplateError, match=reason):
+        load_template(folder).resolve(CardInput(title))

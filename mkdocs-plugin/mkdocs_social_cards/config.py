@@ -12,6 +12,7 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 
 from social_cards import OutputFormat, SocialCardsError
+from social_cards.fontfile import check_font
 from social_cards.model import RenderSettings
 from social_cards.place import relative_path
 from social_cards.store import CACHE_DIR_ENV, DEFAULT_CACHE_DIR
@@ -81,10 +82,7 @@ def settings_from(options: PluginConfig | dict[str, Any], base: Path) -> Setting
     workers = get("workers")
     if workers is not None and workers < 1:
         raise SocialCardsError(f"workers must be 1 or more, got {workers}")
-    fonts = tuple((base / str(f)).resolve() for f in get("fonts") or [])
-    for font in fonts:
-        if not font.is_file():
-            raise SocialCardsError(f"fonts: {font} is not a file (paths are relative to mkdocs.yml)")
+    fonts = tuple(check_font((base / str(f)).resolve(), "fonts (relative to mkdocs.yml)") for f in get("fonts") or [])
     logo = (base / str(get("logo"))).resolve() if get("logo") else None
     if logo is not None and not logo.is_file():
         raise SocialCardsError(f"logo: {logo} is not a file (paths are relative to mkdocs.yml)")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SocialCardsError
+from ..fontfile import check_font
 from ..model import RenderSettings
 from ..output import OutputFormat
 from ..pipeline import CardRequest, run
@@ -37,7 +38,8 @@ def _request(args: argparse.Namespace) -> CardRequest:
             raise UsageError(f"-o {output} names a {by_suffix} file, but --format asks for {fmt}; make them agree")
         fmt = by_suffix
     fmt = fmt or "png"
-    settings = RenderSettings(OutputFormat.named(fmt), tuple(args.font), args.strict)
+    fonts = tuple(check_font(Path(font), "--font") for font in args.font)
+    settings = RenderSettings(OutputFormat.named(fmt), fonts, args.strict)
     template = load_template(args.template)
     out, name = (output.parent, output.name) if output is not None else (None, None)
     return CardRequest(args.title, template, card_input(args), settings, out, name)

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
+from ..fontfile import check_font
 from ..model import RenderSettings
 from ..pipeline import Report
 from ..pool import RenderPool
@@ -67,7 +69,8 @@ def render(args: argparse.Namespace) -> int:
             if site is not None:
                 report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
             else:
-                settings = RenderSettings(fonts=tuple(args.font), strict=args.strict)
+                fonts = tuple(check_font(Path(font), "--font") for font in args.font)
+                settings = RenderSettings(fonts=fonts, strict=args.strict)
                 report = render_jsonl(
                     args.source, store, pool, settings=settings, out_dir=args.out_dir, strict=args.strict,
                     progress=progress,

@@ -21,18 +21,22 @@ from ..files import check_regular, locate, read_capped
 from ..fonts import FontChain, FontFace, template_font
 from ..model import CardInput, RenderSettings
 from ..text import ELLIPSIS, clean_text, clusters
+from .sandbox import render_bounded
 from .schema import CARD_SIZE, FALSY, REQUIRED, SCHEMA, SVG_ENV, render_value
 
 if TYPE_CHECKING:
     from ..spec import Asset, Box, CardSpec, Layer
     from .layout import LayerSource, Template
 
-__all__ = ["MAX_SVG_BYTES", "resolve"]
+__all__ = ["MAX_LAYER_PX", "MAX_SVG_BYTES", "resolve"]
 
 logger = logging.getLogger(__name__)
 
 MAX_SVG_BYTES = 2_000_000
 """Largest SVG file a layer may name, in bytes."""
+
+MAX_LAYER_PX = 8192
+"""Largest position or size of a layer's box, in pixels (twice the largest card)."""
 
 _LAYER_MEMO_ENTRIES = 4096
 
@@ -114,15 +118,15 @@ class _Resolver:
             image = self._asset(v["image"], card, where) if v["image"] else None
             return BackgroundLayer(v["color"], v["gradient_to"], v["angle"], image, v["fit"], v["opacity"])
         if kind == "rect":
-            return RectLayer(_box(v), v["fill"], v["radius"], v["outline"], v["outline_width"])
+            return RectLayer(_box(v, where), v["fill"], v["radius"], v["outline"], v["outline_width"])
         if kind in ("image", "svg"):
             if not v["file"].strip():
                 return None
             path = self._path(v["file"], card, where)
             if kind == "svg" or path.suffix.lower() == ".svg":
                 markup = self._svg(path, context, where, templated=kind == "svg")
-                return SvgLayer(markup, path, _box(v), v["opacity"])
-            return ImageLayer(self._asset(v["file"], card, where), _box(v), v["fit"], v["radius"], v["opacity"])
+                return SvgLayer(markup, path, _box(v, where), v["opacity"])
+            return ImageLayer(self._asset(v["file"], card, where), _box(v, where), v["fit"], v["radius"], v["opacity"])
         text = clean_text(v["text"], markup=v["markup"] == "true")
         if not text:
             return None
@@ -132,7 +136,7 @@ class _Resolver:
             return None
         low, high = v["size"]
         return TextLayer(
-            text, faces, v["color"], _box(v), high, low, v["line_height"], max(1, v["max_lines"]),
+            text, faces, v["color"], _box(v, where), high, low, v["line_height"], max(1, v["max_lines"]),
             v["align"], v["valign"], v["direction"],
         )  # fmt: skip
 
@@ -195,18 +199,24 @@ class _Resolver:
                 text = read_capped(path, where, MAX_SVG_BYTES).decode("utf-8")
                 if not templated:
                     return text
-                source = self.svg_sources[path] = SVG_ENV.from_string(text)
+                source = self.svg_sources[path] = SVG_ENV.bounded(text)
         except UnicodeDecodeError:
             raise AssetError(f"{where}: {path} is not UTF-8 text, so not an SVG file") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{path}: Jinja2 syntax error: {exc.message} (line {exc.lineno})") from None
         try:
-            return source.render(context)
-        except jinja2.TemplateError as exc:
+            return render_bounded(source, context)
+        except (jinja2.TemplateError, TemplateError) as exc:
             raise TemplateError(f"{path}: {exc}") from None
 
 
-def _box(v: Mapping[str, Any]) -> Box:
+def _box(v: Mapping[str, Any], where: str) -> Box:
+    """A layer's box; one far larger than any card would only cost memory and time to draw."""
     from ..spec import Box
 
+    if not all(abs(v[name]) <= MAX_LAYER_PX for name in ("x", "y", "width", "height")):
+        raise TemplateError(
+            f"{where}: x, y, width and height must lie within {MAX_LAYER_PX} pixels, got "
+            f"{v['x']}, {v['y']}, {v['width']}, {v['height']}"
+        )
     return Box(v["x"], v["y"], max(1, v["width"]), max(1, v["height"]))

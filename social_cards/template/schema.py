@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
+from .sandbox import BoundedSandbox, render_bounded
 
 if TYPE_CHECKING:
     from ..spec import Color
@@ -138,12 +138,8 @@ COMMON = {"kind", "when"}
 FALSY = {"", "false", "0", "none", "no", "off"}
 
 
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=jinja2.Undefined, keep_trailing_newline=True)
-
-
-_FIELD_ENV = _environment(False)
-SVG_ENV = _environment(True)
+_FIELD_ENV = BoundedSandbox(autoescape=False)
+SVG_ENV = BoundedSandbox(autoescape=True)
 
 
 class Field:
@@ -164,8 +160,8 @@ class Field:
 
     def render(self, context: Mapping[str, Any]) -> str:
         if self._compiled is None:
-            self._compiled = _FIELD_ENV.from_string(self.source)
-        return self._compiled.render(context)
+            self._compiled = _FIELD_ENV.bounded(self.source)
+        return render_bounded(self._compiled, context)
 
 
 Value = Any  # a static TOML value, or a _Field for a string using variables
@@ -183,7 +179,7 @@ def render_value(value: Value, context: Mapping[str, Any], where: str) -> Any:
     if isinstance(value, Field):
         try:
             return value.render(context)
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, TemplateError) as exc:
             raise TemplateError(f"{where}: {exc}") from None
     if isinstance(value, list):
         return [render_value(v, context, where) for v in value]
