@@ -200,8 +200,8 @@ def test_a_configured_font_that_is_not_a_font_fails_the_build_at_once(tmp_path: 
 
     if content == b"truncated":
         content = (BUNDLED_FONTS_DIR / "Inter-Regular.otf").read_bytes()[:300]
-    config = write_site(tmp_path, BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      fonts: [bad.ttf]\n"),
-                        BASIC_PAGES)  # fmt: skip
+    with_font = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      fonts: [bad.ttf]\n")
+    config = write_site(tmp_path, with_font, BASIC_PAGES)
     (tmp_path / "bad.ttf").write_bytes(content)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
