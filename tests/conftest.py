@@ -101,3 +101,29 @@ def hostile_text() -> SearchStrategy[str]:
     return st.lists(st.one_of(pieces, st.text(alphabet=st.characters(codec=None), max_size=40)), max_size=12).map(
         "".join
     )
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (Linux: each thread's ``children`` file)."""
+    found: set[int] = set()
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            continue
+        for child in children - found:
+            found |= {child} | descendants(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody has reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

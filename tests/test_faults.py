@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, decode, run_cli
+from conftest import REPO, alive, decode, descendants, run_cli
 from test_plugin import SUMMARY, meta_of, write_site
 
 from social_cards.maintenance import cache_stats
@@ -176,3 +176,25 @@ def test_cards_are_written_with_the_usual_file_mode(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "c0.png").stat().st_mode & 0o777 == 0o644
+
+
+def test_killing_only_the_render_ends_every_process_it_started(tmp_path: Path) -> None:
+    """SIGKILL to the `render` process alone (no chance to clean up): its fork server, workers and resource
+    tracker all end within seconds, instead of drawing on for nobody."""
+    source = _jsonl(tmp_path / "cards.jsonl", [f"Orphaned {i}" for i in range(3000)])
+    process = subprocess.Popen(
+        _render(source, tmp_path / "cache", tmp_path / "out"), cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    started: set[int] = set()
+    while time.monotonic() < deadline and len(started) < 3:
+        started |= descendants(process.pid)
+        time.sleep(0.1)
+    assert len(started) >= 3, "the render never started its pool"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(pid) for pid in started):
+        time.sleep(0.2)
+    assert not [pid for pid in started if alive(pid)]

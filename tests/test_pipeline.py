@@ -135,3 +135,24 @@ def test_a_placed_card_is_a_file_of_its_own(tmp_path: Path) -> None:
     with Store(tmp_path / "cache") as store, RenderPool(1) as pool:
         again = run(_requests(tmp_path / "again", ["Optimized in place"]), store, pool)
     assert (again.cached, again.damaged) == (1, 0)
+
+
+def test_a_card_over_its_cpu_budget_is_abandoned_and_the_others_made(tmp_path: Path) -> None:
+    """An SVG layer that would take half a minute to draw fails alone after its CPU budget, with the reason;
+    the other cards of the run are made."""
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "layout.toml").write_text('[[layers]]\nkind = "svg"\nfile = "many.svg"\nwidth = 8000\nheight = 8000\n')
+    circles = '<circle cx="{{ (i * 37) % 8000 }}" cy="{{ (i * 91) % 8000 }}" r="300" fill="#ff000010"/>'
+    (slow / "many.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000">'
+        f"{{% for i in range(90000) %}}{circles}{{% endfor %}}</svg>"
+    )
+    requests = _requests(tmp_path / "site", ["Quick one", "Quick two"])
+    requests.append(CardRequest("slow", load_template(slow), CardInput("Slow"), out=tmp_path / "site", name="s.png"))
+    started = time.monotonic()
+    with Store(tmp_path / "cache") as store, RenderPool(2, card_cpu_s=1) as pool:
+        report = run(requests, store, pool)
+    assert (report.drawn, report.failed) == (2, 1)
+    assert [e.ref for e in report.errors] == ["slow"] and "more than 1 s of CPU" in report.errors[0].reason
+    assert time.monotonic() - started < 25

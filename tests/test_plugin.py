@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import decode
+from conftest import alive, decode, descendants
 
 SUMMARY = re.compile(r"social-cards: (\d+) cards \((\d+) cached, (\d+) drawn\) in \d+\.\d+ s")
 
@@ -551,31 +551,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _descendants(pid: int) -> set[int]:
-    """The processes below ``pid`` (Linux: each thread's ``children`` file)."""
-    found: set[int] = set()
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            children = {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            continue
-        for child in children - found:
-            found |= {child} | _descendants(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
     """Under `mkdocs serve`, editing one page's title redraws one card; Ctrl-C then ends it cleanly:
     exit status 0, no process of the pool that drew the cards left, no temporary folder left behind
@@ -602,7 +577,7 @@ def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
                 if len(summaries) == 1:
                     time.sleep(0.5)
                     (tmp_path / "docs/a.md").write_text("# A, edited\n")
-        workers = _descendants(process.pid)  # the pool, kept between rebuilds
+        workers = descendants(process.pid)  # the pool, kept between rebuilds
         process.send_signal(signal.SIGINT)  # Ctrl-C
         code = process.wait(timeout=60)
     finally:
@@ -614,9 +589,9 @@ def test_serve_redraws_only_the_edited_page(tmp_path: Path) -> None:
     assert workers, "no pool process while serving"
     assert code == 0
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(map(_alive, workers)):
+    while time.monotonic() < deadline and any(map(alive, workers)):
         time.sleep(0.1)
-    assert [pid for pid in workers if _alive(pid)] == []
+    assert [pid for pid in workers if alive(pid)] == []
     assert list(temp.iterdir()) == []  # MkDocs' site folder and the pool's own are gone
 
 
