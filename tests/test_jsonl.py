@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import REPO, decode, run_cli
 
 
@@ -145,3 +146,20 @@ def test_hostile_lines_fail_alone_and_name_no_outside_file(tmp_path: Path) -> No
         assert f"c.jsonl:{line}: " in result.stderr
     assert result.stderr.count("outside") >= 2 and "NUL" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+
+
+def test_a_pool_that_cannot_start_fails_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken pipe inside the pool (its processes could not start) is a failure with a reason, exit 1;
+    only our own closed stdout (`| head`) is the quiet exit 0."""
+    from social_cards.cli import main
+    from social_cards.pool import RenderPool
+
+    def broken(self: RenderPool, spec: object) -> object:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(RenderPool, "submit", broken)
+    source = _jsonl(tmp_path / "c.jsonl", [{"title": "never drawn"}])
+    code = main(["render", str(source), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"])
+    assert code == 1 and "BrokenPipeError" in capsys.readouterr().err

@@ -306,6 +306,23 @@ def test_a_nul_or_a_folder_as_a_pages_image_costs_that_page_a_warning(tmp_path: 
         assert meta_of(tmp_path / f"site/{page}/index.html")["og:image"].endswith(f"/{page}.png")
 
 
+def test_a_file_of_the_docs_where_a_card_would_go_is_kept(tmp_path: Path) -> None:
+    """docs/assets/images/social/a.png beside a.md: the build keeps that file (the site serves it, the page's
+    tags point at it) and says so once; no card replaces it."""
+    from PIL import Image
+
+    config = write_site(tmp_path, BASIC_CONFIG, {"index.md": "# Home\n", "a.md": "# A\n"})
+    mine = tmp_path / "docs/assets/images/social/a.png"
+    mine.parent.mkdir(parents=True)
+    Image.new("RGB", (800, 400), "blue").save(mine)
+    log, counts = build(config)
+    assert counts == (1, 0, 1), log
+    assert log.count("the page keeps that file instead") == 1
+    assert (tmp_path / "site/assets/images/social/a.png").read_bytes() == mine.read_bytes()
+    meta = meta_of(tmp_path / "site/a/index.html")
+    assert meta["og:image"].endswith("/assets/images/social/a.png") and meta["og:image:width"] == "800"
+
+
 def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
     """No site_url: a warning, cards still made, no og tags with broken relative URLs (a page's own
     picture included)."""

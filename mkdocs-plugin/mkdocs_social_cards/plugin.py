@@ -103,6 +103,11 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
             self._site = SiteCards(settings, config, pipeline, out_dir=out_dir, tagging=tagging)
         return config
 
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
+        if self._site is not None:
+            self._site.docs_files = {file.dest_uri for file in files if not file.is_documentation_page()}
+        return files
+
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if self._site is not None:
             with self._timed():

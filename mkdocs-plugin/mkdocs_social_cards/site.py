@@ -16,11 +16,12 @@ from urllib.parse import quote
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
-from social_cards import CardInput, SocialCardsError, Template, load_template
+from social_cards import CardInput, SocialCardsError, Template
 from social_cards.fonts import prefetch_system_fonts
 from social_cards.globs import glob
 from social_cards.pipeline import CardRequest, Pipeline
 from social_cards.tags import CardTags, card_tags
+from social_cards.template import load_template_near
 
 from .config import Settings
 from .pages import card_path, date_of, front_matter, names, own_image, text
@@ -64,12 +65,13 @@ class SiteCards:
         self._exclude = [glob(g) for g in settings.exclude]
         self._cards: dict[str, CardInput] = {}
         self._own: dict[str, CardTags] = {}
+        self.docs_files: set[str] = set()
+        """Where the docs' own files go in the site: a card never replaces one of them."""
 
     def _template(self, ref: str) -> Template:
         template = self._templates.get(ref)
         if template is None:
-            local = self.settings.base / ref
-            template = self._templates[ref] = load_template(local if local.is_dir() else ref)
+            template = self._templates[ref] = load_template_near(ref, self.settings.base)
         return template
 
     def _warn(self, ref: str, message: str) -> None:
@@ -121,17 +123,21 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
-        if "image" in social:
+        name = None if s.card_names == "hash" else card_path(s.cards_dir, ref, s.render.output.suffix)
+        image = str(social["image"]) if "image" in social else None
+        if name in self.docs_files:  # a file of the docs is where the card would go: it stays, as the picture
+            self._warn(ref, f"docs/{name} is where this page's card would go; the page keeps that file instead")
+            image = f"/{name}"
+        if image is not None:
             try:
-                image = own_image(page, str(social["image"]), Path(config.docs_dir), self.site_url)
-                self._own[ref] = card_tags(card, *image, _kind(card))
+                picture = own_image(page, image, Path(config.docs_dir), self.site_url)
+                self._own[ref] = card_tags(card, *picture, _kind(card))
                 return None
             except SocialCardsError as exc:
                 self._warn(ref, f"{exc}; drawing a card instead")
-        if s.card_names == "hash":  # named by the key, once it is known
+        if name is None:  # named by the key, once it is known
             out = None if self.out_dir is None else self.out_dir / s.cards_dir
             return CardRequest(ref, template, card, s.render, out)
-        name = card_path(s.cards_dir, ref, s.render.output.suffix)
         return CardRequest(ref, template, card, s.render, self.out_dir, name)
 
     def _options(self, template: Template, page_options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:

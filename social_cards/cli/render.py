@@ -77,8 +77,8 @@ def render(args: argparse.Namespace) -> int:
                 )  # fmt: skip
         finally:
             progress.end()
-    for error in report.errors:
-        print(f"social-cards: {error.ref}: {error.reason}", file=sys.stderr)
+    for line in report.error_lines():
+        print(f"social-cards: {line}", file=sys.stderr)
     seconds = report.seconds
     rate = report.done / seconds if seconds > 0 else 0.0
     print(

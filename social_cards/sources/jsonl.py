@@ -23,7 +23,7 @@ from ..output import OutputFormat
 from ..pipeline import CardRequest, Pipeline, Report
 from ..pool import RenderPool
 from ..store import Store
-from ..template import Template, load_template
+from ..template import Template, load_template_near
 
 __all__ = ["read_jsonl", "render_jsonl"]
 
@@ -90,8 +90,7 @@ def read_jsonl(
                 ref_name = str(doc.get("template", "default"))
                 template = templates.get(ref_name)
                 if template is None:
-                    local = base / ref_name
-                    template = templates[ref_name] = load_template(local if local.is_dir() else ref_name)
+                    template = templates[ref_name] = load_template_near(ref_name, base)
                 line_settings = settings
                 if "format" in doc:
                     line_settings = replace(settings, output=OutputFormat.named(str(doc["format"])))

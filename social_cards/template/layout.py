@@ -31,7 +31,9 @@ from .schema import COMMON, SCHEMA, SVG_ENV, Value, compile_value, variables_of
 if TYPE_CHECKING:
     from ..spec import CardSpec
 
-__all__ = ["BUILTIN_TEMPLATES_DIR", "LAYOUT_FILE", "Template", "builtin_templates", "load_template"]
+__all__ = [
+    "BUILTIN_TEMPLATES_DIR", "LAYOUT_FILE", "Template", "builtin_templates", "load_template", "load_template_near",
+]  # fmt: skip
 
 LAYOUT_FILE = "layout.toml"
 MAX_LAYOUT_BYTES = 1_000_000
@@ -210,18 +212,12 @@ def load_template(ref: str | Path) -> Template:
         TemplateError: no such template, or its ``layout.toml`` is invalid.
     """
     text = str(ref)
-    candidate = BUILTIN_TEMPLATES_DIR / text
-    if isinstance(ref, str) and "/" not in text and "\\" not in text and (candidate / LAYOUT_FILE).is_file():
-        root = candidate
-    else:
-        root = Path(ref).expanduser()
-        if root.is_file() and root.name == LAYOUT_FILE:
-            root = root.parent
-        if not (root / LAYOUT_FILE).is_file():
-            names = ", ".join(p.name for p in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if (p / LAYOUT_FILE).is_file())
-            raise TemplateError(
-                f"unknown template {text!r}: expected a built-in name ({names}) or a folder holding {LAYOUT_FILE}"
-            )
+    root = _template_folder(ref)
+    if root is None:
+        names = ", ".join(p.name for p in sorted(BUILTIN_TEMPLATES_DIR.iterdir()) if (p / LAYOUT_FILE).is_file())
+        raise TemplateError(
+            f"unknown template {text!r}: expected a built-in name ({names}) or a folder holding {LAYOUT_FILE}"
+        )
     layout_path = root / LAYOUT_FILE
     try:
         doc = tomllib.loads(read_capped(layout_path, str(layout_path), MAX_LAYOUT_BYTES).decode("utf-8"))
@@ -230,6 +226,32 @@ def load_template(ref: str | Path) -> Template:
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"{layout_path}: invalid TOML: {exc}") from None
     return _parse(doc, root.resolve(), layout_path)
+
+
+def load_template_near(ref: str, base: Path) -> Template:
+    """A template named in a file that lives in ``base``: a folder relative to ``base``, else a built-in name.
+
+    Raises:
+        TemplateError: no such template, or its ``layout.toml`` is invalid.
+    """
+    local = _template_folder(base / ref) if ref else None
+    return load_template(local if local is not None else ref)
+
+
+def _template_folder(ref: str | Path) -> Path | None:
+    """The folder a template reference names (a built-in name, a folder, or its layout file), or None."""
+    text = str(ref)
+    try:
+        if isinstance(ref, str) and "/" not in text and "\\" not in text:
+            candidate = BUILTIN_TEMPLATES_DIR / text
+            if (candidate / LAYOUT_FILE).is_file():
+                return candidate
+        root = Path(ref).expanduser()
+        if root.name == LAYOUT_FILE and root.is_file():
+            root = root.parent
+        return root if (root / LAYOUT_FILE).is_file() else None
+    except (OSError, ValueError):  # a name no file system could hold (too long, a NUL)
+        return None
 
 
 def _parse(doc: dict[str, Any], root: Path, layout_path: Path) -> Template:
