@@ -125,7 +125,7 @@ def test_hostile_lines_fail_alone_and_name_no_outside_file(tmp_path: Path) -> No
     """A NUL or a lone surrogate in `output`, a NUL in `logo`, a `logo` outside the file's folder (a file
     or a device): each fails its own line with a reason, and the good lines around them are written."""
     outside = tmp_path.parent / f"{tmp_path.name}-secret.png"
-    outside.write_bytes((REPO / "templates/default/mark.svg").read_bytes())
+    outside.write_bytes((REPO / "templates/default/glow.svg").read_bytes())
     folder = tmp_path / "in"
     folder.mkdir()
     rows: list[object] = [

@@ -323,6 +323,50 @@ def test_a_file_of_the_docs_where_a_card_would_go_is_kept(tmp_path: Path) -> Non
     assert meta["og:image"].endswith("/assets/images/social/a.png") and meta["og:image:width"] == "800"
 
 
+_TEAL_SITE = """site_name: Teal Docs
+site_url: https://example.org/docs/
+theme:
+  name: material
+  palette:
+    - media: "(prefers-color-scheme)"
+      toggle: {icon: material/brightness-auto, name: Switch to light mode}
+    - media: "(prefers-color-scheme: light)"
+      scheme: default
+      primary: teal
+      toggle: {icon: material/brightness-7, name: Switch to dark mode}
+    - media: "(prefers-color-scheme: dark)"
+      scheme: slate
+      primary: teal
+plugins:
+  - social-cards
+"""
+
+
+def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    def luminance(rgb: tuple[int, ...]) -> float:
+        channels = [c / 255 for c in rgb[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_a_material_site_reads_as_itself(tmp_path: Path) -> None:
+    """Material's automatic three-entry palette with `primary: teal` and its default icon logo: the logo reads
+    on the card (contrast 3:1 or more), the card carries the teal, and a code span in the title survives."""
+    page = "---\ntitle: The `Client.__init__()` method\n---\n# Client\n"
+    config = write_site(tmp_path, _TEAL_SITE, {"index.md": page})
+    build(config)
+    meta = meta_of(tmp_path / "site/index.html")
+    assert meta["og:title"] == "The Client.__init__() method"
+    card = decode(card_file(tmp_path / "site", meta["og:image"]).read_bytes())
+    background = card.getpixel((20, 20))
+    logo = card.crop((80, 68, 144, 132))
+    assert max(_contrast(p, background) for p in logo.get_flattened_data()) >= 3.0
+    assert (0x00, 0x94, 0x85) in {p[:3] for p in card.crop((80, 560, 176, 568)).get_flattened_data()}
+
+
 def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
     """No site_url: a warning, cards still made, no og tags with broken relative URLs (a page's own
     picture included)."""

@@ -36,13 +36,16 @@ def theme_defaults(config: MkDocsConfig) -> ThemeDefaults:
 
 
 def _primary(palette: Any) -> str | None:
-    # A palette toggle is a list of schemes; the first is the one a visitor sees first.
-    if isinstance(palette, list):
-        palette = palette[0] if palette else None
-    if not isinstance(palette, Mapping):
-        return None
-    name = str(palette.get("primary", "")).strip().lower().replace(" ", "-")
-    return MATERIAL_PRIMARY.get(name)
+    """The primary colour a visitor first sees: the first scheme of a palette list that names a known one.
+
+    Material's automatic light/dark palette starts with an entry that only toggles (no colour).
+    """
+    for scheme in palette if isinstance(palette, list) else [palette]:
+        if isinstance(scheme, Mapping):
+            name = str(scheme.get("primary", "")).strip().lower().replace(" ", "-")
+            if name in MATERIAL_PRIMARY:
+                return MATERIAL_PRIMARY[name]
+    return None
 
 
 def _logo(config: MkDocsConfig) -> Path | None:

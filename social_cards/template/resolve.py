@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from .sandbox import render_bounded
 from .schema import CARD_SIZE, FALSY, REQUIRED, SCHEMA, SVG_ENV, render_value
 
 if TYPE_CHECKING:
-    from ..spec import Asset, Box, CardSpec, Layer
+    from ..spec import Asset, Box, CardSpec, Color, Layer
     from .layout import LayerSource, Template
 
 __all__ = ["MAX_LAYER_PX", "MAX_SVG_BYTES", "resolve"]
@@ -125,6 +126,8 @@ class _Resolver:
             path = self._path(v["file"], card, where)
             if kind == "svg" or path.suffix.lower() == ".svg":
                 markup = self._svg(path, context, where, templated=kind == "svg")
+                if v["tint"] is not None:
+                    markup = tint_monochrome(markup, v["tint"])
                 return SvgLayer(markup, path, _box(v, where), v["opacity"])
             return ImageLayer(self._asset(v["file"], card, where), _box(v, where), v["fit"], v["radius"], v["opacity"])
         text = clean_text(v["text"], markup=v["markup"] == "true")
@@ -220,3 +223,27 @@ def _box(v: Mapping[str, Any], where: str) -> Box:
             f"{v['x']}, {v['y']}, {v['width']}, {v['height']}"
         )
     return Box(v["x"], v["y"], max(1, v["width"]), max(1, v["height"]))
+
+
+_COLOR_USE = re.compile(
+    r"""\b(fill|stroke|stop-color|color)(\s*[:=]\s*["']?\s*)(#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|[a-zA-Z]+\b)"""
+)
+_NOT_A_COLOR = {"none", "transparent", "currentcolor", "inherit", "url"}
+_ROOT = re.compile(r"<svg\b[^>]*>")
+
+
+def tint_monochrome(markup: str, color: Color) -> str:
+    """A one-colour SVG (an icon) drawn in ``color``; an SVG of several colours as it is.
+
+    Icons usually name no colour at all (so they draw black) or one: both take the tint,
+    as a logo must read on the card's background.
+    """
+    tint = "#{:02x}{:02x}{:02x}".format(*color[:3])
+    used = {match.group(3).lower() for match in _COLOR_USE.finditer(markup)} - _NOT_A_COLOR
+    if len(used) > 1:
+        return markup
+    markup = _COLOR_USE.sub(lambda m: m[1] + m[2] + (tint if m[3].lower() in used else m[3]), markup)
+    root = _ROOT.search(markup)
+    if root is None or re.search(r"\sfill\s*=", root.group(0)):
+        return markup
+    return f'{markup[: root.start() + 4]} fill="{tint}"{markup[root.start() + 4 :]}'

@@ -110,8 +110,9 @@ SCHEMA: dict[str, dict[str, tuple[_Coerce, Any]]] = {
         "fit": (_FIT, "contain"),
         "radius": (_int, 0),
         "opacity": (_float, 1.0),
+        "tint": (_optional_color, None),
     },
-    "svg": {**_BOX, "file": (_text, REQUIRED), "opacity": (_float, 1.0)},
+    "svg": {**_BOX, "file": (_text, REQUIRED), "opacity": (_float, 1.0), "tint": (_optional_color, None)},
     "rect": {
         **_BOX,
         "fill": (_optional_color, None),
@@ -131,7 +132,9 @@ SCHEMA: dict[str, dict[str, tuple[_Coerce, Any]]] = {
         "align": (_choice("start", "end", "left", "center", "right"), "start"),
         "valign": (_choice("top", "middle", "bottom"), "top"),
         "direction": (_choice("auto", "ltr", "rtl"), "auto"),
-        "markup": (_choice("true", "false"), "true"),
+        # Page values arrive with their markup stripped once (a second pass would read a code span's
+        # __init__ as emphasis); "true" also strips markup from the layer's own text.
+        "markup": (_choice("true", "false"), "false"),
     },
 }
 COMMON = {"kind", "when"}
