@@ -131,3 +131,10 @@ def test_a_font_that_is_missing_or_not_a_font_is_an_error(tmp_path: Path, font: 
     result = run_cli("card", "T", "--font", font, "-o", "x.png", cwd=tmp_path)
     assert result.returncode == 1 and font in result.stderr and "root:secret" not in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_templates_name_lists_its_options_with_their_defaults() -> None:
+    """`social-cards templates default` shows what can be set, and to what it is set by default."""
+    result = run_cli("templates", "default")
+    assert result.returncode == 0
+    assert "accent" in result.stdout and "#818cf8" in result.stdout and "title_color" in result.stdout

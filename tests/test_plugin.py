@@ -210,6 +210,30 @@ def test_a_configured_font_that_is_not_a_font_fails_the_build_at_once(tmp_path: 
     assert result.returncode != 0 and "bad.ttf" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_bad_site_wide_option_fails_the_build_at_once_naming_it(tmp_path: Path) -> None:
+    """`options: {accent: notacolour}` stops the build while reading the configuration, naming the option;
+    a misspelt option name is one warning (and an error with `strict`)."""
+    bad = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      options: {accent: notacolour}\n")
+    config = write_site(tmp_path / "a", bad, BASIC_PAGES)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "options:" in result.stderr and "notacolour" in result.stderr
+    assert "Traceback" not in result.stderr
+    misspelt = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      options: {acent: '#ff0000'}\n")
+    config = write_site(tmp_path / "b", misspelt, BASIC_PAGES)
+    log, counts = build(config)
+    assert counts == (4, 0, 4) and log.count("acent: not options of template 'default'") == 1
+    strict = misspelt.replace("options: {acent", "strict: true\n      options: {acent")
+    config = write_site(tmp_path / "c", strict, BASIC_PAGES)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "acent" in result.stderr
+
+
 def test_an_unusable_cache_never_fails_a_strict_build(tmp_path: Path) -> None:
     """A file where the cache folder should be: `mkdocs build --strict` still makes every card, and says so
     once at INFO (the build recovers by itself; a warning would fail it)."""

@@ -57,10 +57,12 @@ class SiteCards:
         self.site_url = config.site_url.rstrip("/") + "/" if config.site_url else ""
         self.warnings: list[str] = []
         self._templates: dict[str, Template] = {}
-        self._template(settings.template)  # loaded now: a template that cannot be loaded stops the build here
+        template = self._template(settings.template)  # loaded now: one that cannot be loaded stops the build here
         theme = theme_defaults(config)
         self.logo = settings.logo or theme.logo
         self.primary = theme.primary
+        if settings.options:
+            self._check_options(template)
         self._include = [glob(g) for g in settings.include]
         self._exclude = [glob(g) for g in settings.exclude]
         self._cards: dict[str, CardInput] = {}
@@ -73,6 +75,24 @@ class SiteCards:
         if template is None:
             template = self._templates[ref] = load_template_near(ref, self.settings.base)
         return template
+
+    def _check_options(self, template: Template) -> None:
+        """Site-wide options are checked once, as the build starts: a bad one stops it there, naming it.
+
+        Raises:
+            SocialCardsError: an option the template cannot use (a colour that is not one, say), or,
+                with ``strict``, an option the template does not have.
+        """
+        unknown = sorted(set(self.settings.options) - set(template.defaults))
+        if unknown:
+            known = ", ".join(sorted(template.defaults)) or "none"
+            self._warn("options", f"{', '.join(unknown)}: not options of template {template.name!r} (it has: {known})")
+        options = self._options(template, None)
+        card = CardInput("A title", "A description", self.config.site_name, logo=self.logo, options=options)
+        try:
+            template.resolve(card, output=self.settings.render.output)
+        except SocialCardsError as exc:
+            raise SocialCardsError(f"options: {exc}") from None
 
     def _warn(self, ref: str, message: str) -> None:
         if self.settings.strict:

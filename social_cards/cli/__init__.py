@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="where to write the card")
     key = sub.add_parser("key", help="print a card's key without drawing it")
     _card_options(key)
-    sub.add_parser("templates", help="list the built-in templates")
+    templates = sub.add_parser("templates", help="list the built-in templates, or one template's options")
+    templates.add_argument("name", nargs="?", metavar="NAME|DIR", help="a template: list its options and defaults")
     render = sub.add_parser("render", help="draw many cards into the cache ahead of a build")
     render.add_argument(
         "source", type=Path, metavar="SOURCE", help="an MkDocs config (mkdocs.yml), or a JSON Lines file of cards"

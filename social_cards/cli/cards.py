@@ -46,6 +46,12 @@ def _request(args: argparse.Namespace) -> CardRequest:
 
 
 def templates(args: argparse.Namespace) -> int:
+    if args.name:  # one template: its options and their defaults
+        template = load_template(args.name)
+        print(f"{template.name}: {template.description}")
+        for option, default in sorted(template.defaults.items()):
+            print(f"  {option:<16} {default}")
+        return EXIT_OK
     for name, description in builtin_templates().items():
         print(f"{name:<10} {description}")
     return EXIT_OK
