@@ -163,3 +163,17 @@ def test_a_pool_that_cannot_start_fails_the_render(
     source = _jsonl(tmp_path / "c.jsonl", [{"title": "never drawn"}])
     code = main(["render", str(source), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"])
     assert code == 1 and "BrokenPipeError" in capsys.readouterr().err
+
+
+def test_an_unknown_option_is_a_warning_and_with_strict_an_error(tmp_path: Path) -> None:
+    """A misspelt option (`acent`) in JSON Lines or on `card`: one warning naming the template's options;
+    with --strict, an error for that card."""
+    source = _jsonl(tmp_path / "c.jsonl", [{"title": f"t{i}", "options": {"acent": "#ff0000"}} for i in range(3)])
+    result = run_cli("render", str(source), "--json", "--workers", "1")
+    assert result.returncode == 0 and result.stderr.count("acent: not options of template 'default'") == 1
+    strict = run_cli("render", str(source), "--json", "--workers", "1", "--strict")
+    assert strict.returncode == 1 and "acent" in strict.stderr
+    card = run_cli("card", "T", "--option", "acent=#ff0000", "-o", str(tmp_path / "a.png"))
+    assert card.returncode == 0 and "acent: not options" in card.stderr
+    card = run_cli("card", "T", "--option", "acent=#ff0000", "--strict", "-o", str(tmp_path / "b.png"))
+    assert card.returncode == 2 and not (tmp_path / "b.png").exists()

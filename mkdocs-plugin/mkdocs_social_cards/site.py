@@ -83,10 +83,9 @@ class SiteCards:
             SocialCardsError: an option the template cannot use (a colour that is not one, say), or,
                 with ``strict``, an option the template does not have.
         """
-        unknown = sorted(set(self.settings.options) - set(template.defaults))
+        unknown = template.unknown_options(self.settings.options)
         if unknown:
-            known = ", ".join(sorted(template.defaults)) or "none"
-            self._warn("options", f"{', '.join(unknown)}: not options of template {template.name!r} (it has: {known})")
+            self._warn("options", unknown)
         options = self._options(template, None)
         card = CardInput("A title", "A description", self.config.site_name, logo=self.logo, options=options)
         try:
@@ -143,6 +142,9 @@ class SiteCards:
             logo=self.logo,
             options=self._options(template, social.get("options")),
         )
+        unknown = template.unknown_options(social.get("options") or {})
+        if unknown:
+            self._warn(ref, f"social.options: {unknown}")
         name = None if s.card_names == "hash" else card_path(s.cards_dir, ref, s.render.output.suffix)
         image = str(social["image"]) if "image" in social else None
         if name in self.docs_files:  # a file of the docs is where the card would go: it stays, as the picture

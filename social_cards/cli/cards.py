@@ -41,8 +41,14 @@ def _request(args: argparse.Namespace) -> CardRequest:
     fonts = tuple(check_font(Path(font), "--font") for font in args.font)
     settings = RenderSettings(OutputFormat.named(fmt), fonts, args.strict)
     template = load_template(args.template)
+    card = card_input(args)
+    unknown = template.unknown_options(name for name, _ in card.options)
+    if unknown and args.strict:
+        raise UsageError(f"--option {unknown}")
+    if unknown:
+        print(f"social-cards: warning: --option {unknown}", file=sys.stderr)
     out, name = (output.parent, output.name) if output is not None else (None, None)
-    return CardRequest(args.title, template, card_input(args), settings, out, name)
+    return CardRequest(args.title, template, card, settings, out, name)
 
 
 def templates(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ with its number and the reason, and the others go on.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,8 @@ from ..store import Store
 from ..template import Template, load_template_near
 
 __all__ = ["read_jsonl", "render_jsonl"]
+
+logger = logging.getLogger(__name__)
 
 _EXTRA = ("template", "format", "output")
 _KNOWN = {f.name for f in CARD_FIELDS} | set(_EXTRA)
@@ -74,6 +77,7 @@ def read_jsonl(
         SocialCardsError: the file cannot be read.
     """
     templates: dict[str, Template] = {}
+    told: set[str] = set()
     base = source.parent
     try:
         handle = source.open(encoding="utf-8", errors="replace")
@@ -91,6 +95,12 @@ def read_jsonl(
                 template = templates.get(ref_name)
                 if template is None:
                     template = templates[ref_name] = load_template_near(ref_name, base)
+                unknown = template.unknown_options(name for name, _ in card.options)
+                if unknown and settings.strict:
+                    raise SocialCardsError(f"'options': {unknown}")
+                if unknown and unknown not in told:
+                    told.add(unknown)
+                    logger.warning("%s: 'options': %s (said once for all lines)", ref, unknown)
                 line_settings = settings
                 if "format" in doc:
                     line_settings = replace(settings, output=OutputFormat.named(str(doc["format"])))

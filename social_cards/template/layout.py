@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -113,6 +113,14 @@ class Template:
             "width": self.width,
             "height": self.height,
         }
+
+    def unknown_options(self, names: Iterable[str]) -> str | None:
+        """What to say of option names this template does not have (a misspelling, say), or None."""
+        unknown = sorted(set(names) - set(self.defaults))
+        if not unknown:
+            return None
+        known = ", ".join(sorted(self.defaults)) or "none"
+        return f"{', '.join(unknown)}: not options of template {self.name!r} (it has: {known})"
 
     def resolve(
         self,
