@@ -391,6 +391,25 @@ def test_a_material_site_reads_as_itself(tmp_path: Path) -> None:
     assert (0x00, 0x94, 0x85) in {p[:3] for p in card.crop((80, 560, 176, 568)).get_flattened_data()}
 
 
+def test_a_card_takes_the_title_the_page_shows(tmp_path: Path) -> None:
+    """The nav may call a page "Blog": its card and tags say its own first heading, code span included;
+    front matter `title` comes first."""
+    config = write_site(
+        tmp_path,
+        BASIC_CONFIG + "nav:\n  - Blog: blog.md\n  - Api: api.md\n  - Own: own.md\n",
+        {
+            "blog.md": "# Built-in blog plugin\n\nText.\n",
+            "api.md": "```\n# not a heading\n```\n\n# The `Client.__init__()` method\n",
+            "own.md": "---\ntitle: From the front matter\n---\n# Heading\n",
+        },
+    )
+    build(config)
+    titles = {page: meta_of(tmp_path / f"site/{page}/index.html")["og:title"] for page in ("blog", "api", "own")}
+    assert titles == {
+        "blog": "Built-in blog plugin", "api": "The Client.__init__() method", "own": "From the front matter",
+    }  # fmt: skip
+
+
 def test_without_site_url_one_warning_and_no_tags(tmp_path: Path) -> None:
     """No site_url: a warning, cards still made, no og tags with broken relative URLs (a page's own
     picture included)."""

@@ -19,7 +19,7 @@ from mkdocs.structure.pages import Page
 from social_cards.files import locate, picture_size, read_capped
 
 __all__ = [
-    "FRONT_MATTER_KEYS", "card_path", "date_of", "front_matter", "names", "own_image", "text",
+    "FRONT_MATTER_KEYS", "card_path", "date_of", "first_heading", "front_matter", "names", "own_image", "text",
 ]  # fmt: skip
 
 FRONT_MATTER_KEYS = ("cards", "title", "description", "template", "options", "image")
@@ -60,6 +60,24 @@ def own_image(page: Page, image: str, docs: Path, site_url: str) -> tuple[str, i
     path = locate(docs, relative, f"social.image {image!r}", "the docs folder")
     width, height, media_type = picture_size(read_capped(path, f"social.image {image!r}"), f"social.image {image!r}")
     return site_url + quote(path.relative_to(docs.resolve()).as_posix()), width, height, media_type
+
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_ATX_H1 = re.compile(r"^\s{0,3}#(?!#)\s+(.+?)\s*(?:\{[^}]*\})?\s*#*\s*$")
+
+
+def first_heading(markdown: str) -> str:
+    """The page's first level-one heading as written (Markdown kept: a code span stays one), or ""."""
+    fence = ""
+    for line in markdown.splitlines():
+        opened = _FENCE.match(line)
+        if opened and (not fence or opened.group(1)[0] == fence[0]):
+            fence = "" if fence else opened.group(1)
+            continue
+        heading = None if fence else _ATX_H1.match(line)
+        if heading:
+            return heading.group(1)
+    return ""
 
 
 def card_path(cards_dir: str, ref: str, suffix: str) -> str:

@@ -24,7 +24,7 @@ from social_cards.tags import CardTags, card_tags
 from social_cards.template import load_template_near
 
 from .config import Settings
-from .pages import card_path, date_of, front_matter, names, own_image, text
+from .pages import card_path, date_of, first_heading, front_matter, names, own_image, text
 from .theme import theme_defaults
 
 __all__ = ["SiteCards"]
@@ -128,7 +128,14 @@ class SiteCards:
             template = self._template(s.template)
         config, meta = self.config, page.meta
         card = CardInput(
-            title=text(social.get("title")) or text(page.title) or config.site_name,
+            # As the page shows it: its front matter, its first heading, then what the nav calls it.
+            title=(
+                text(social.get("title"))
+                or text(meta.get("title"))
+                or text(first_heading(page.markdown or ""))
+                or text(page.title)
+                or config.site_name
+            ),
             description=(
                 text(social.get("description")) or text(meta.get("description")) or text(config.site_description)
             ),
