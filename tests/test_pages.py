@@ -23,7 +23,8 @@ from social_cards.store import Store
 
 
 @pytest.mark.parametrize(
-    "value", ["../outside", "/etc/cards", "\\\\server\\share", "C:\\cards", "a/../../b", "", "/", "..", "a/..\\..\\b"]
+    "value",
+    ["../outside", "/etc/cards", "\\\\server\\share", "C:\\cards", "a/../../b", "", "/", "..", "a/..\\..\\b", "a\0b"],
 )
 def test_cards_dir_cannot_leave_the_site(value: str) -> None:
     """Absolute paths, drive letters and climbing out are refused with the expected form."""

@@ -156,3 +156,11 @@ def test_a_card_over_its_cpu_budget_is_abandoned_and_the_others_made(tmp_path: P
     assert (report.drawn, report.failed) == (2, 1)
     assert [e.ref for e in report.errors] == ["slow"] and "more than 1 s of CPU" in report.errors[0].reason
     assert time.monotonic() - started < 25
+
+
+def test_a_worker_count_far_beyond_the_cores_is_capped() -> None:
+    """`--workers 200` on two cores starts no more than two processes a core: more only add memory."""
+    from social_cards.pool import MAX_WORKERS_PER_CORE, default_workers
+
+    assert RenderPool(200).workers == MAX_WORKERS_PER_CORE * default_workers()
+    assert RenderPool(1).workers == 1
