@@ -67,6 +67,16 @@ def build(
     return result.stderr, counts
 
 
+def failed_build(config: Path) -> str:
+    """Run `mkdocs build -f config`, which must fail with a clear message and no traceback; its log."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
 def card_file(site: Path, url: str) -> Path:
     """The file an og:image URL of https://example.org/docs/ points to."""
     prefix = "https://example.org/docs/"
@@ -203,11 +213,7 @@ def test_a_configured_font_that_is_not_a_font_fails_the_build_at_once(tmp_path: 
     with_font = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      fonts: [bad.ttf]\n")
     config = write_site(tmp_path, with_font, BASIC_PAGES)
     (tmp_path / "bad.ttf").write_bytes(content)
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode != 0 and "bad.ttf" in result.stderr and "Traceback" not in result.stderr
+    assert "bad.ttf" in failed_build(config)
 
 
 def test_a_bad_site_wide_option_fails_the_build_at_once_naming_it(tmp_path: Path) -> None:
@@ -215,23 +221,15 @@ def test_a_bad_site_wide_option_fails_the_build_at_once_naming_it(tmp_path: Path
     a misspelt option name is one warning (and an error with `strict`)."""
     bad = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      options: {accent: notacolour}\n")
     config = write_site(tmp_path / "a", bad, BASIC_PAGES)
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode != 0 and "options:" in result.stderr and "notacolour" in result.stderr
-    assert "Traceback" not in result.stderr
+    stderr = failed_build(config)
+    assert "options:" in stderr and "notacolour" in stderr
     misspelt = BASIC_CONFIG.replace("  - social-cards\n", "  - social-cards:\n      options: {acent: '#ff0000'}\n")
     config = write_site(tmp_path / "b", misspelt, BASIC_PAGES)
     log, counts = build(config)
     assert counts == (4, 0, 4) and log.count("acent: not options of template 'default'") == 1
     strict = misspelt.replace("options: {acent", "strict: true\n      options: {acent")
     config = write_site(tmp_path / "c", strict, BASIC_PAGES)
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config)], capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode != 0 and "acent" in result.stderr
+    assert "acent" in failed_build(config)
 
 
 def test_an_unusable_cache_never_fails_a_strict_build(tmp_path: Path) -> None:
