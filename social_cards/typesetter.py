@@ -174,9 +174,16 @@ def _items(text: str, chain: FontChain, base: int) -> list[_Item]:
     return out
 
 
+_DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015")
+
+
 def _words(items: list[_Item]) -> list[list[_Item]]:
+    """Items grouped into the units lines break between; a dash stays with the word before it,
+    so no line starts with one."""
     words: list[list[_Item]] = [[]]
     for item in items:
+        if not words[-1] and item.text in _DASHES and len(words) > 1:
+            words.pop()  # the dash opens no new unit: it ends the previous one
         words[-1].append(item)
         if item.breaks_after:
             words.append([])
@@ -210,6 +217,17 @@ def _wrap(words: list[list[_Item]], widths: list[tuple[float, float]], scale: fl
         pending_space = space
     if line:
         lines.append(line)
+    return _no_orphan(lines)
+
+
+def _no_orphan(lines: list[list[_Item]]) -> list[list[_Item]]:
+    """A last line of one CJK character takes the one before it along (the usual rule in CJK typesetting)."""
+    if len(lines) < 2:
+        return lines
+    last, before = _strip_trailing(lines[-1]), lines[-2]
+    kept = _strip_trailing(before)
+    if len(last) == 1 and _breakable_script(last[0].text[0]) and len(kept) > 1 and _breakable_script(kept[-1].text[0]):
+        return [*lines[:-2], kept[:-1], [kept[-1], *lines[-1]]]
     return lines
 
 

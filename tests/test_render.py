@@ -19,7 +19,7 @@ from social_cards import CardInput, MissingGlyphError, OutputFormat, Template, d
 from social_cards.fonts import FontChain, bundled_face, load_font
 from social_cards.spec import TextLayer
 from social_cards.text import ELLIPSIS
-from social_cards.typesetter import TextStyle, typeset
+from social_cards.typesetter import TextBlock, TextStyle, typeset
 
 REFERENCE_CARDS = {
     "default": CardInput(
@@ -306,3 +306,28 @@ def test_any_page_text_gives_a_valid_card(default_template: Template, title: str
 def test_fuzz_any_page_text_gives_a_valid_card(name: str, title: str, description: str) -> None:
     """Property (long run, `-m fuzz`): the same for every built-in template."""
     _any_text_gives_a_card(load_template(name), title, description)
+
+
+def _lines(block: TextBlock) -> list[str]:
+    """Each line's text in left-to-right order (runs grouped by baseline)."""
+    lines: dict[int, list[tuple[float, str]]] = {}
+    for run in block.runs:
+        lines.setdefault(round(run.baseline), []).append((run.x, run.text))
+    return ["".join(text for _, text in sorted(runs)) for _, runs in sorted(lines.items())]
+
+
+@pytest.mark.parametrize("width", range(240, 1040, 40))
+def test_no_line_starts_with_a_dash_or_a_space(width: int) -> None:
+    """Wherever the box makes a line end, a dash stays with the word before it and no line starts blank."""
+    text = "Olá, mundo — release notes – version 2 - the well-known cache — 你好世界"
+    for line in _lines(typeset(text, _chain(), _style(width=width, max_size=40, min_size=40, max_lines=12))):
+        assert line[:1] not in ("-", "–", "—", " "), (width, line)
+
+
+@pytest.mark.parametrize("width", range(200, 1040, 24))
+def test_a_cjk_title_never_ends_with_one_character_alone(width: int) -> None:
+    """The last line of a Chinese title holds two characters at least (one moves down from the line above)."""
+    block = typeset("每个页面都有自己的社交卡片，内容哈希缓存只绘制改变的卡片", _chain(), _style(
+        width=width, max_size=40, min_size=40, max_lines=12))  # fmt: skip
+    lines = _lines(block)
+    assert len(lines) == 1 or len(lines[-1].strip()) >= 2, (width, lines)
