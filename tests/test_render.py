@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
@@ -331,3 +332,28 @@ def test_a_cjk_title_never_ends_with_one_character_alone(width: int) -> None:
         width=width, max_size=40, min_size=40, max_lines=12))  # fmt: skip
     lines = _lines(block)
     assert len(lines) == 1 or len(lines[-1].strip()) >= 2, (width, lines)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_CARDS))
+@pytest.mark.parametrize("brand", ["#ffec3d", "#fffbf5", "#0f172a", "#009485"])
+def test_text_stays_readable_on_any_brand_colour(name: str, brand: str) -> None:
+    """With a site's brand colour as the background (a light yellow, a cream, a slate, Material's teal), every
+    built-in template's title keeps 3:1 of contrast with it and its other text 4.5:1."""
+    from social_cards.contrast import contrast
+    from social_cards.spec import BackgroundLayer
+
+    template = load_template(name)
+    options = {key: brand for key in ("brand", "brand_to", "background") if key in template.defaults}
+    card = dataclasses.replace(REFERENCE_CARDS[name], options=CardInput.options_from(options))
+    spec = template.resolve(card)
+    ground = next(layer for layer in spec.layers if isinstance(layer, BackgroundLayer))
+    grounds = [ground.color, *([ground.gradient_to] if ground.gradient_to else [])]
+
+    def hexa(color: tuple[int, int, int, int]) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*color[:3])
+
+    for layer in spec.layers:
+        if isinstance(layer, TextLayer):
+            needed = 3.0 if layer.text == card.title else 4.5
+            worst = min(contrast(hexa(layer.color), hexa(g)) for g in grounds)
+            assert worst >= needed, (layer.text, hexa(layer.color), worst)

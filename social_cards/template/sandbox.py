@@ -18,6 +18,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ..contrast import readable_on
 from ..errors import TemplateError
 
 __all__ = ["MAX_ITERATIONS", "MAX_RENDER_S", "MAX_SEQUENCE", "BoundedSandbox"]
@@ -54,6 +55,14 @@ def _counted(items: Iterable[Any]) -> Iterator[Any]:
         yield item
 
 
+def _readable_on(color: Any, *backgrounds: Any, ratio: float = 4.5) -> str:
+    """The ``readable_on`` filter: ``{{ options.title_color | readable_on(options.brand, ratio=3) }}``."""
+    try:
+        return readable_on(str(color), *(str(b) for b in backgrounds if b), ratio=float(ratio))
+    except ValueError as exc:
+        raise TemplateError(f"readable_on: {exc}") from None
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """An immutable sandbox whose templates run bounded (see the module's docstring)."""
 
@@ -62,6 +71,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *, autoescape: bool) -> None:
         super().__init__(autoescape=autoescape, undefined=jinja2.Undefined, keep_trailing_newline=True)
         self.globals[_LOOP_GUARD] = _counted
+        self.filters["readable_on"] = _readable_on
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64 and abs(left) > 1:
