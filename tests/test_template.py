@@ -315,6 +315,8 @@ def test_a_layer_box_far_larger_than_a_card_is_refused(tmp_path: Path, layer: st
          "more than 100000 times"),
         ("{{ 'x' * 1000000000 }}", "at most 1000000 items"),
         ("{{ 9 ** 99999999 }}", "at most 64"),
+        ("{{ range(10**9) | list }}", "Range too big"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
     ],
 )  # fmt: skip
 def test_a_template_that_would_run_without_end_is_stopped(tmp_path: Path, field: str, reason: str) -> None:

@@ -103,4 +103,9 @@ def render_bounded(template: jinja2.Template, context: Mapping[str, Any]) -> str
     """
     _budget.left = MAX_ITERATIONS
     _budget.deadline = time.monotonic() + MAX_RENDER_S
-    return template.render(context)
+    try:
+        return template.render(context)
+    except (TemplateError, jinja2.TemplateError):
+        raise
+    except Exception as exc:  # a template's own arithmetic: 1/0, range(10**9), 'a' - 1
+        raise TemplateError(f"{type(exc).__name__}: {exc}") from None
