@@ -15,11 +15,17 @@ _PAPER = "#f9fafb"
 
 
 def _channels(color: str) -> tuple[int, int, int, str]:
-    """RGB and the alpha suffix ("" or two hex digits) of a ``#rrggbb`` or ``#rrggbbaa`` colour."""
+    """RGB and the alpha suffix ("" or two hex digits) of a colour: ``#rrggbb[aa]``, a name, ``rgb(...)``."""
     text = color.strip().lstrip("#")
-    if len(text) not in (6, 8) or any(c not in "0123456789abcdefABCDEF" for c in text):
-        raise ValueError(f"expected a colour such as '#1e293b', got {color!r}")
-    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16), text[6:8]
+    if len(text) in (6, 8) and all(c in "0123456789abcdefABCDEF" for c in text):
+        return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16), text[6:8]
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb(color.strip())
+    except ValueError:
+        raise ValueError(f"expected a colour such as '#1e293b', 'rgb(30, 41, 59)' or 'white', got {color!r}") from None
+    return rgb[0], rgb[1], rgb[2], f"{rgb[3]:02x}" if len(rgb) == 4 else ""
 
 
 def _luminance(rgb: tuple[int, int, int]) -> float:

@@ -427,6 +427,7 @@ def _broken_template(root: Path) -> Path:
     folder = root / "broken"
     folder.mkdir()
     (folder / "layout.toml").write_text(
+        '[options]\nshape = "ok"\n'
         '[[layers]]\nkind = "background"\ncolor = "#000"\n'
         '[[layers]]\nkind = "svg"\nfile = "{{ options.shape }}.svg"\n'
         '[[layers]]\nkind = "text"\ntext = "{{ title }}"\n'
