@@ -35,6 +35,8 @@ def locate(root: Path, name: str | Path, what: str, folder: str = "its folder") 
     path = raw if raw.is_absolute() else root / raw
     try:
         resolved = path.resolve(strict=True)
+    except ValueError:  # a lone surrogate: no file system holds such a name
+        raise AssetError(f"{what}: {str(name)!r} cannot be a file name") from None
     except (OSError, RuntimeError):
         raise AssetError(f"{what}: file not found: {path}") from None
     if not resolved.is_relative_to(root.resolve()):

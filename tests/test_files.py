@@ -62,3 +62,9 @@ def test_a_picture_size_comes_from_its_header_and_text_is_no_picture(tmp_path: P
     assert picture_size(buffer.getvalue(), "test") == (640, 320, "image/png")
     with pytest.raises(AssetError, match="not a picture"):
         picture_size(b"root:x:0:0", "test")
+
+
+def test_a_name_no_file_system_can_hold_is_refused(folder: Path) -> None:
+    """A lone surrogate (as a page's front matter can carry) is an error for that name, not a crash."""
+    with pytest.raises(AssetError, match="cannot be a file name"):
+        locate(folder, "\ud800.png", "test")

@@ -330,3 +330,11 @@ def test_a_template_that_would_run_without_end_is_stopped(tmp_path: Path, field:
     folder = _template(tmp_path / "s", '[[layers]]\nkind = "svg"\nfile = "a.svg"\n', {"a.svg": svg})
     with pytest.raises(TemplateError, match=reason):
         load_template(folder).resolve(CardInput(title))
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "[0, 40]", "2000"])
+def test_a_font_size_outside_4_to_1000_pixels_is_refused(tmp_path: Path, size: str) -> None:
+    """A single size and a range are held to the same bounds (a size of 0 reached Pillow and crashed it)."""
+    folder = _template(tmp_path / "t", f'[[layers]]\nkind = "text"\ntext = "x"\nsize = {size}\n')
+    with pytest.raises(TemplateError, match="between 4 and 1000 pixels"):
+        load_template(folder).resolve(CardInput("x"))

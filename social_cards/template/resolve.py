@@ -181,7 +181,11 @@ class _Resolver:
         if card.logo is not None and "\0" not in name:
             logo = Path(card.logo)
             given = Path(name) if Path(name).is_absolute() else self.template.root / name
-            if given == logo or given.resolve() == logo.resolve():
+            try:
+                is_logo = given == logo or given.resolve() == logo.resolve()
+            except (OSError, ValueError, RuntimeError):
+                is_logo = False  # not a name a file can have: locate() below says so
+            if is_logo:
                 check_regular(logo, f"{where} (the logo)")
                 return logo.resolve()
         return locate(self.template.root, name, where, "the template folder")

@@ -81,14 +81,14 @@ def _choice(*allowed: str) -> _Coerce:
 
 def _size_range(value: Any, where: str) -> tuple[int, int]:
     if isinstance(value, (int, float, str)):
-        size = _int(value, where)
-        return size, size
-    if isinstance(value, list) and len(value) == 2:
+        low = high = _int(value, where)
+    elif isinstance(value, list) and len(value) == 2:
         low, high = sorted((_int(value[0], where), _int(value[1], where)))
-        if low < 4 or high > 1000:
-            raise TemplateError(f"{where}: font sizes must lie between 4 and 1000 pixels, got {value!r}")
-        return low, high
-    raise TemplateError(f"{where}: expected a size or [min, max] sizes in pixels, got {value!r}")
+    else:
+        raise TemplateError(f"{where}: expected a size or [min, max] sizes in pixels, got {value!r}")
+    if low < 4 or high > 1000:
+        raise TemplateError(f"{where}: font sizes must lie between 4 and 1000 pixels, got {value!r}")
+    return low, high
 
 
 REQUIRED = object()
