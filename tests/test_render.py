@@ -338,7 +338,7 @@ def test_a_cjk_title_never_ends_with_one_character_alone(width: int) -> None:
 @pytest.mark.parametrize("brand", ["#ffec3d", "#fffbf5", "#0f172a", "#009485"])
 def test_text_stays_readable_on_any_brand_colour(name: str, brand: str) -> None:
     """With a site's brand colour as the background (a light yellow, a cream, a slate, Material's teal), every
-    built-in template's title keeps 3:1 of contrast with it and its other text 4.5:1."""
+    built-in template's title and site name (large text) keep 3:1 of contrast with it and its other text 4.5:1."""
     from social_cards.contrast import contrast
     from social_cards.spec import BackgroundLayer
 
@@ -354,6 +354,7 @@ def test_text_stays_readable_on_any_brand_colour(name: str, brand: str) -> None:
 
     for layer in spec.layers:
         if isinstance(layer, TextLayer):
-            needed = 3.0 if layer.text == card.title else 4.5
+            large = layer.text in (card.title, card.site_name)  # the site name is large bold text too
+            needed = 3.0 if large else 4.5
             worst = min(contrast(hexa(layer.color), hexa(g)) for g in grounds)
             assert worst >= needed, (layer.text, hexa(layer.color), worst)
