@@ -25,7 +25,7 @@ from social_cards.store import Store
 
 pytestmark = pytest.mark.fuzz
 
-FUZZ = settings(max_examples=5500, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=6500, deadline=None, suppress_health_check=list(HealthCheck))
 
 _scalar = st.one_of(hostile_text(), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none())
 _value = st.recursive(
