@@ -28,15 +28,13 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
+import diskcache
 import xxhash
 
 from .errors import CacheError
 from .place import write_atomic
-
-if TYPE_CHECKING:
-    import diskcache
 
 __all__ = [
     "CACHE_DIR_ENV", "DEFAULT_CACHE_DIR", "FORMAT_VERSION", "Recalled", "Store", "check_of", "resolve_cache_dir",
@@ -58,6 +56,8 @@ _FINGERPRINT = "f:"
 """Prefix of the index keys that map an input fingerprint to a card key (card keys are bare hex)."""
 _COUNTER = "n:"
 _BUILDS = "n:builds"
+_UNUSABLE = (OSError, sqlite3.Error, diskcache.Timeout)
+"""What a cache that cannot be used raises: the store turns itself off and the run draws on."""
 _MISSING = object()
 _DAMAGED = object()
 _USE_SCHEMA = (
@@ -121,8 +121,6 @@ class Store:
         self._index: diskcache.Cache | None = None
         if not create and not (self.root / INDEX_FILE).is_file():
             raise CacheError(f"no card cache at {self.directory} (expected {self.root / INDEX_FILE})")
-        import diskcache
-
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             # diskcache keeps small values in its index: each entry is a line of text, never a file of its own.
@@ -132,7 +130,7 @@ class Store:
             )  # fmt: skip
             with self._uses() as db:
                 db.execute(_USE_SCHEMA)
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except _UNUSABLE as exc:
             self._disable(exc)
 
     # --- life cycle -------------------------------------------------------------------
@@ -173,8 +171,6 @@ class Store:
         index = self._index
         if index is None:
             return
-        import diskcache
-
         try:
             for name, count in self.counts.items():
                 if count:
@@ -186,7 +182,7 @@ class Store:
                 with self._uses() as db:
                     db.executemany(_RECORD_USE, ((key, now, build) for key in self._used))
                 self._used.clear()
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except _UNUSABLE as exc:
             self._disable(exc)
 
     @contextlib.contextmanager
@@ -275,23 +271,19 @@ class Store:
         index = self._index
         if index is None:
             return
-        import diskcache
-
         try:
             index.delete(key)
             self.path(key).unlink(missing_ok=True)
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except _UNUSABLE as exc:
             self._disable(exc)
 
     def _lookup(self, name: str) -> str | None:
         index = self._index
         if index is None:
             return None
-        import diskcache
-
         try:
             value = index.get(name)
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except _UNUSABLE as exc:
             self._disable(exc)
             return None
         return value if isinstance(value, str) else None
@@ -300,11 +292,9 @@ class Store:
         index = self._index
         if index is None:
             return False
-        import diskcache
-
         try:
             index.set(name, value)
-        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+        except _UNUSABLE as exc:
             self._disable(exc)
             return False
         return True
