@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SocialCardsError
-from ..fontfile import check_font
 from ..model import RenderSettings
 from ..output import OutputFormat
 from ..pipeline import CardRequest, run
@@ -17,7 +16,7 @@ from ..pool import RenderPool
 from ..preview import SAMPLES, PreviewSheet, draw_sheet, samples_from_titles
 from ..store import Store, resolve_cache_dir
 from ..template import builtin_templates, load_template
-from .common import EXIT_FAILED, EXIT_OK, UsageError, card_input, parse_options
+from .common import EXIT_FAILED, EXIT_OK, UsageError, card_input, fonts, parse_options
 
 __all__ = ["card", "key", "preview", "templates"]
 
@@ -38,8 +37,7 @@ def _request(args: argparse.Namespace) -> CardRequest:
             raise UsageError(f"-o {output} names a {by_suffix} file, but --format asks for {fmt}; make them agree")
         fmt = by_suffix
     fmt = fmt or "png"
-    fonts = tuple(check_font(Path(font), "--font") for font in args.font)
-    settings = RenderSettings(OutputFormat.named(fmt), fonts, args.strict)
+    settings = RenderSettings(OutputFormat.named(fmt), fonts(args), args.strict)
     template = load_template(args.template)
     card = card_input(args)
     unknown = template.unknown_options(name for name, _ in card.options)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
+from ..fontfile import check_font
 from ..model import CARD_FIELDS, CardInput
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "card_input", "parse_options"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "card_input", "fonts", "parse_options"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,3 +48,12 @@ def card_input(args: argparse.Namespace) -> CardInput:
             value = value.resolve() if value else None
         values[field.name] = value
     return CardInput(**values)  # type: ignore[arg-type]
+
+
+def fonts(args: argparse.Namespace) -> tuple[Path, ...]:
+    """The ``--font`` files, each checked to be a readable font.
+
+    Raises:
+        FontError: a missing file, or one that is not a font.
+    """
+    return tuple(check_font(Path(font), "--font") for font in args.font)

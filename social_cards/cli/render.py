@@ -6,16 +6,14 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from ..fontfile import check_font
 from ..model import RenderSettings
 from ..pipeline import Report
 from ..pool import RenderPool
 from ..sources import open_site
 from ..sources.jsonl import render_jsonl
 from ..store import Store, resolve_cache_dir
-from .common import EXIT_FAILED, EXIT_OK, UsageError
+from .common import EXIT_FAILED, EXIT_OK, UsageError, fonts
 
 __all__ = ["render"]
 
@@ -69,8 +67,7 @@ def render(args: argparse.Namespace) -> int:
             if site is not None:
                 report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
             else:
-                fonts = tuple(check_font(Path(font), "--font") for font in args.font)
-                settings = RenderSettings(fonts=fonts, strict=args.strict)
+                settings = RenderSettings(fonts=fonts(args), strict=args.strict)
                 report = render_jsonl(
                     args.source, store, pool, settings=settings, out_dir=args.out_dir, strict=args.strict,
                     progress=progress,
