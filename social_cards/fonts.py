@@ -35,6 +35,7 @@ __all__ = [
     "FontChain",
     "FontFace",
     "bundled_face",
+    "cjk_region",
     "fontconfig_listing",
     "load_font",
     "prefetch_system_fonts",
@@ -259,8 +260,26 @@ def _scanned_fonts() -> list[_SystemFont]:
     return fonts
 
 
-def _priority(family: str) -> tuple[int, str]:
+# Han characters take a different form in each place; a page's language says which.
+_CJK_REGIONS = (
+    ("zh-hant", "TC"), ("zh-tw", "TC"), ("zh-hk", "HK"), ("zh-mo", "TC"), ("zh", "SC"), ("ja", "JP"), ("ko", "KR"),
+)  # fmt: skip
+_FIRST_CJK = next(i for i, name in enumerate(_SYSTEM_PRIORITY) if "CJK" in name)
+
+
+def cjk_region(lang: str) -> str:
+    """The CJK font variant a language tag asks for (``JP``, ``KR``, ``SC``, ``TC``, ``HK``), or ""."""
+    tag = lang.strip().lower().replace("_", "-")
+    for prefix, region in _CJK_REGIONS:
+        if tag == prefix or tag.startswith(f"{prefix}-"):
+            return region
+    return ""
+
+
+def _priority(family: str, region: str = "") -> tuple[float, str]:
     normalized = family.replace("-", " ").lower()
+    if region and normalized in (f"noto sans cjk {region.lower()}", f"source han sans {region.lower()}"):
+        return _FIRST_CJK - 0.5, family
     for rank, name in enumerate(_SYSTEM_PRIORITY):
         if normalized.startswith(name.lower()):
             return rank, family
@@ -272,13 +291,14 @@ def system_fonts_wanted(requested: bool) -> bool:
     return requested and os.environ.get("SOCIAL_CARDS_SYSTEM_FONTS", "1") != "0"
 
 
-@functools.lru_cache(maxsize=2)
-def system_faces(bold: bool) -> tuple[FontFace, ...]:
+@functools.lru_cache(maxsize=16)
+def system_faces(bold: bool, region: str = "") -> tuple[FontFace, ...]:
     """Installed font faces in fallback order, one per family, of the wanted weight.
 
     Found once per process with fontconfig (``fc-list``), or by scanning the usual
-    font folders when fontconfig is missing. Emoji and CJK families come first, the
-    rest by family name, so the order is the same on every run.
+    font folders when fontconfig is missing. Emoji and CJK families come first (the
+    CJK variant of ``region`` first among them), the rest by family name, so the
+    order is the same on every run.
     """
     fonts = _fontconfig_fonts()
     if fonts is None:
@@ -290,7 +310,7 @@ def system_faces(bold: bool) -> tuple[FontFace, ...]:
         current = chosen.get(font.family)
         if current is None or (current.bold != bold and font.bold == bold):
             chosen[font.family] = font
-    ordered = sorted(chosen.values(), key=lambda f: _priority(f.family))
+    ordered = sorted(chosen.values(), key=lambda f: _priority(f.family, region))
     logger.debug("%d system font families found for fallback", len(ordered))
     return tuple(f.face for f in ordered)
 
@@ -323,12 +343,16 @@ class FontChain:
         bold: bool = False,
         extra: Sequence[FontFace] = (),
         system: bool = True,
+        region: str = "",
     ) -> FontChain:
-        """The standard chain: ``primary``, bundled faces, ``extra``, then system faces."""
+        """The standard chain: ``primary``, bundled faces, ``extra``, then system faces.
+
+        ``region`` (from :func:`cjk_region`) puts that CJK variant first among the system faces.
+        """
         bundled = [bundled_face(name) for name in _BUNDLED_CHAIN["bold" if bold else "regular"]]
         faces = [primary, *bundled, *extra]
         if system_fonts_wanted(system):
-            faces.extend(system_faces(bold))
+            faces.extend(system_faces(bold, region))
         return cls(faces)
 
     def _emoji_faces(self) -> tuple[int, ...]:

@@ -26,7 +26,8 @@ class CardInput:
 
     ``options`` overrides the template's option defaults (colours and the like);
     ``logo`` is a trusted file path from configuration, the one file outside the
-    template folder a layer may draw.
+    template folder a layer may draw. ``lang`` (a BCP 47 tag) and ``direction``
+    are the page's, as its ``<html lang dir>`` gives them.
     """
 
     title: str
@@ -40,6 +41,8 @@ class CardInput:
     categories: tuple[str, ...] = ()
     logo: Path | None = None
     options: tuple[tuple[str, str], ...] = ()
+    lang: str = ""
+    direction: str = ""
 
     @staticmethod
     def options_from(mapping: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
@@ -71,6 +74,8 @@ _HELP = {
     "categories": "a category",
     "logo": "a logo image (PNG, JPEG, WebP or SVG)",
     "options": "template options such as accent=#ff5500",
+    "lang": "the page's language (ja, zh-Hant, ...): chooses among a script's font variants",
+    "direction": "ltr or rtl: the text's base direction (default: from its first strong character)",
 }
 
 _FLAGS = {"authors": "author", "tags": "tag", "categories": "category", "options": "option"}

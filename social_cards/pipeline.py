@@ -295,6 +295,16 @@ class Pipeline:
             self._finish_one(item)
         return self.report.results.get(ref)
 
+    def take(self, ref: str) -> CardResult | None:
+        """:meth:`result`, then forgotten: a run over many pages keeps no record of the ones it is done with.
+
+        Raises:
+            SocialCardsError: with ``strict``, a card that could not be made.
+        """
+        result = self.result(ref)
+        self.report.results.pop(ref, None)
+        return result
+
     def finish(self) -> Report:
         """Wait for every card; returns the final report.
 

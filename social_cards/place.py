@@ -61,7 +61,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def place(target: Path, data: bytes) -> None:
-    """Put a card at ``target`` as a regular file of its own.
+    """Put a card at ``target`` as a regular file of its own; a file that holds these bytes already is left alone.
 
     Raises:
         SocialCardsError: ``target`` is a symbolic link, a device, a folder or anything
@@ -77,9 +77,19 @@ def place(target: Path, data: bytes) -> None:
         if not stat.S_ISREG(st.st_mode):
             kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
             raise SocialCardsError(f"cannot write {target}: it is {kind}; a card is only written as a regular file")
+        if st.st_size == len(data) and st.st_nlink == 1 and _holds(target, data):
+            return  # the card is there already: a rerun over a built site leaves it as it was
     try:
         write_atomic(target, data)
     except OSError as exc:
         raise SocialCardsError(f"cannot write {target}: {exc.strerror or exc}") from None
     except ValueError:  # a name the filesystem cannot hold (a lone surrogate, say)
         raise SocialCardsError(f"cannot write {target!r}: the file system cannot hold this name") from None
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(data) + 1) == data
+    except OSError:
+        return False

@@ -2,19 +2,17 @@
 
 The MkDocs plugin adds them to each page as MkDocs writes it.
 
-The head is scanned as HTML, not searched as text: comments, the insides of
-``<script>`` and ``<style>``, and quoted attribute values are stepped over, so a
-``</head>`` in a script string or an ``og:image`` in a description is never taken
-for the real thing. The tags a theme already wrote are found by their ``property``
-or ``name`` attribute, and left as they are.
+The head is scanned as HTML, not searched as text (:mod:`social_cards.head`), and
+the tags a theme already wrote are found by their ``property`` or ``name``
+attribute, and left as they are.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from typing import NamedTuple
 
+from .head import HeadScan, scan_head
 from .model import CardInput
 from .text import clean_text
 
@@ -59,51 +57,6 @@ def card_tags(card: CardInput, image: str, width: int, height: int, media_type: 
     """The tags of a page whose picture is at ``image``, in plain text from the card's fields."""
     title = clean_text(card.title)
     return CardTags(image, width, height, media_type, title, clean_text(card.description) or title, card.page_url, kind)
-
-
-_ATTRS = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""  # quoted values may hold ">"
-_TOKEN = re.compile(
-    rf"""<!--.*?(?:-->|\Z)
-    |<(?P<raw>script|style|title|textarea|noscript)\b{_ATTRS}>
-    |(?P<end></head\s*>|<body\b)
-    |<meta\b(?P<meta>{_ATTRS})>
-    |<[A-Za-z!?/]{_ATTRS}>""",
-    re.IGNORECASE | re.DOTALL | re.VERBOSE,
-)
-_CLOSING = {
-    name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style", "title", "textarea", "noscript")
-}
-_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
-
-
-class HeadScan(NamedTuple):
-    """Where a page's head ends (-1: no head to add to), and the og/twitter tags it already has."""
-
-    end: int
-    present: frozenset[str]
-
-
-def scan_head(page: str) -> HeadScan:
-    """Find the real end of ``page``'s head and the Open Graph and Twitter tags in it."""
-    present: set[str] = set()
-    pos = 0
-    while (token := _TOKEN.search(page, pos)) is not None:
-        pos = token.end()
-        if token.group("end") is not None:
-            return HeadScan(token.start(), frozenset(present))
-        raw = token.group("raw")
-        if raw is not None:
-            closing = _CLOSING[raw.lower()].search(page, pos)
-            if closing is None:
-                break
-            pos = closing.end()
-        elif (attrs := token.group("meta")) is not None:
-            for match in _ATTR.finditer(attrs):
-                if match.group(1).lower() in ("property", "name"):
-                    value = (match.group(2) or match.group(3) or match.group(4) or "").strip().lower()
-                    if value.startswith(("og:", "twitter:")):
-                        present.add(value)
-    return HeadScan(-1, frozenset(present))
 
 
 def tag_lines(tags: CardTags, present: frozenset[str] = frozenset()) -> str:

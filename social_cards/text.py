@@ -11,7 +11,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["ELLIPSIS", "MAX_TEXT_CHARS", "clean_text", "clusters"]
+__all__ = ["ELLIPSIS", "MAX_TEXT_CHARS", "clean_text", "clusters", "escape_markup"]
 
 MAX_TEXT_CHARS = 2_000
 """Longest text (in code points) kept for layout; no card can show more than this."""
@@ -25,7 +25,7 @@ _MAX_RAW_CHARS = 20_000
 # costs time in proportion to its length, not to its length squared.
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,40}(?:\s[^<>]{0,500})?/?>")
-_MD_CODE = re.compile(r"(`{1,3})((?:(?!\1)[^\n]){1,500}?)\1")
+_MD_CODE = re.compile(r"(?<!\\)(`{1,3})((?:(?!\1)[^\n]){1,500}?)\1")
 _MD_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\n]{0,500}\)")
 _MD_LINK = re.compile(r"\[([^\]\n]{1,500})\]\([^)\n]{0,500}\)")
 _MD_STRONG = re.compile(r"(\*\*|__|~~)(?=\S)(.{1,500}?)(?<=\S)\1")
@@ -57,7 +57,26 @@ def _strip_markup(text: str) -> str:
     return "".join(part if n % 3 == 2 else _strip_prose(part) for n, part in enumerate(parts) if n % 3 != 1)
 
 
+# A backslash makes the punctuation after it literal (as in Markdown). While markup is
+# stripped, each escaped character waits as a private-use stand-in that no pattern matches.
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_STAND_IN = 0xF0000
+_STAND_INS = re.compile("[\U000f0021-\U000f007e]")
+_ESCAPED = re.compile(r"([\\`*_\[\]<>&~#!])")
+
+
+def escape_markup(text: str) -> str:
+    """``text`` with its markup characters escaped, so :func:`clean_text` gives it back as it is.
+
+    For text that is already plain (a built page's title), where ``__init__`` is a name, not bold.
+    """
+    return _ESCAPED.sub(r"\\\1", text)
+
+
 def _strip_prose(text: str) -> str:
+    escaped = "\\" in text and not _STAND_INS.search(text)
+    if escaped:
+        text = _MD_ESCAPE.sub(lambda m: chr(_STAND_IN + ord(m[1])), text)
     text = _HTML_COMMENT.sub("", text)
     text = _HTML_TAG.sub("", text)
     text = _MD_HEADING.sub("", text)
@@ -69,10 +88,11 @@ def _strip_prose(text: str) -> str:
             break
         text = stripped
     # Entities are decoded last, so escaped markup (&lt;b&gt;) is shown as the text it spells.
-    return html.unescape(text)
+    text = html.unescape(text)
+    return _STAND_INS.sub(lambda m: chr(ord(m[0]) - _STAND_IN), text) if escaped else text
 
 
-_MARKUP_HINTS = re.compile(r"[<>&*_`\[\]~#]")
+_MARKUP_HINTS = re.compile(r"[<>&*_`\[\]~#\\]")
 
 
 def clean_text(value: object, *, markup: bool = True, max_chars: int = MAX_TEXT_CHARS) -> str:

@@ -749,3 +749,30 @@ def test_render_refuses_a_config_without_the_plugin(tmp_path: Path) -> None:
     result = run_cli("render", str(config))
     assert result.returncode == 1 and "does not use the social-cards plugin" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_properdocs_builds_a_site_with_the_plugin(tmp_path: Path) -> None:
+    """ProperDocs finds the plugin under its own entry point group and gives every page its card and tags."""
+    from importlib.metadata import entry_points
+
+    assert "social-cards" in {e.name for e in entry_points(group="properdocs.plugins")}
+    docs = tmp_path / "docs"
+    for name, text in {"index.md": "# Home\n", "guide.md": "# The `__init__` method\n"}.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text)
+    (tmp_path / "properdocs.yml").write_text(
+        "site_name: Proper Docs\nsite_url: https://example.org/docs/\ntheme: mkdocs\nplugins:\n  - social-cards\n"
+    )
+    properdocs = Path(sys.executable).parent / "properdocs"
+    result = subprocess.run(
+        [str(properdocs), "build"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "social-cards: 2 cards (0 cached, 2 drawn)" in result.stderr
+    page = (tmp_path / "site/guide/index.html").read_text()
+    assert page.count('property="og:image"') == 1
+    assert '<meta property="og:title" content="The __init__ method">' in page
+    from PIL import Image
+
+    with Image.open(card_file(tmp_path / "site", re.search(r'og:image" content="([^"]+)"', page)[1])) as card:
+        assert card.size == (1200, 630)

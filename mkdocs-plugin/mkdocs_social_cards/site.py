@@ -83,15 +83,11 @@ class SiteCards:
             SocialCardsError: an option the template cannot use (a colour that is not one, say), or,
                 with ``strict``, an option the template does not have.
         """
-        unknown = template.unknown_options(self.settings.options)
+        theme_options = self._options(template, None)
+        unknown = template.check_options(dict(theme_options), site_name=self.config.site_name, logo=self.logo,
+                                         output=self.settings.render.output)  # fmt: skip
         if unknown:
             self._warn("options", unknown)
-        options = self._options(template, None)
-        card = CardInput("A title", "A description", self.config.site_name, logo=self.logo, options=options)
-        try:
-            template.resolve(card, output=self.settings.render.output)
-        except SocialCardsError as exc:
-            raise SocialCardsError(f"options: {exc}") from None
 
     def _warn(self, ref: str, message: str) -> None:
         if self.settings.strict:

@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import SocialCardsError
 from ..model import CARD_FIELDS
 from ..output import FORMATS
+from . import site
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["main"]
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     _font_option(render)
     render.add_argument("--strict", action="store_true", help="stop at the first bad line or failed card")
     render.add_argument("--json", action="store_true", help="end with one JSON object of the counts")
+    site.add_parser(sub)
     preview = sub.add_parser("preview", help="draw templates with sample titles onto one HTML page")
     preview.add_argument(
         "template", nargs="*", metavar="NAME|DIR", help="templates to show (default: every built-in template)"
@@ -125,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         "templates": cards.templates,
         "preview": cards.preview,
         "render": render.render,
+        "site": site.site,
         "stats": cache.stats,
         "prune": cache.prune,
     }

@@ -15,10 +15,10 @@ from ..sources.jsonl import render_jsonl
 from ..store import Store, resolve_cache_dir
 from .common import EXIT_FAILED, EXIT_OK, UsageError, fonts
 
-__all__ = ["render"]
+__all__ = ["Progress", "render"]
 
 
-class _Progress:
+class Progress:
     """A bar on a terminal; sparse plain lines otherwise (CI logs)."""
 
     def __init__(self, quiet: bool) -> None:
@@ -52,7 +52,7 @@ def render(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers expects 1 or more, got {args.workers}")
     if not args.source.is_file():
         raise UsageError(f"SOURCE {args.source} is not a file (expected mkdocs.yml or a JSON Lines file)")
-    progress = _Progress(args.quiet)
+    progress = Progress(args.quiet)
     site = open_site(args.source)
     if site is not None and args.font:
         raise UsageError("--font is for JSON Lines sources; a site takes its fonts from its configuration")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -21,7 +21,7 @@ import jinja2
 import jinja2.meta
 
 from ..digest import bytes_digest, file_digest
-from ..errors import AssetError, TemplateError
+from ..errors import AssetError, SocialCardsError, TemplateError
 from ..files import locate, read_capped
 from ..model import CardInput, RenderSettings
 from ..output import OutputFormat
@@ -61,6 +61,8 @@ class LayerSource(NamedTuple):
 
 def _layer_variables(kind: str, fields: dict[str, Value], root: Path) -> tuple[str, ...] | None:
     names = set().union(*(variables_of(v) for v in fields.values()))
+    if kind == "text":
+        names |= {"lang", "direction"}  # the page's language picks fonts, its direction the text's base
     if kind == "svg":
         file = fields.get("file")
         if not isinstance(file, str):
@@ -110,6 +112,8 @@ class Template:
             "categories": [clean_text(c) for c in card.categories],
             "logo": "" if card.logo is None else str(card.logo),
             "options": options,
+            "lang": card.lang,
+            "direction": card.direction,
             "width": self.width,
             "height": self.height,
         }
@@ -121,6 +125,22 @@ class Template:
             return None
         known = ", ".join(sorted(self.defaults)) or "none"
         return f"{', '.join(unknown)}: not options of template {self.name!r} (it has: {known})"
+
+    def check_options(
+        self, options: Mapping[str, object], *, site_name: str = "", logo: Path | None = None,
+        output: OutputFormat | None = None,
+    ) -> str | None:  # fmt: skip
+        """Check a site's options once, as its run starts; returns what to say of unknown names, or None.
+
+        Raises:
+            SocialCardsError: ``options: ...`` for a value the template cannot use (a colour that is not one).
+        """
+        card = CardInput("A title", "A description", site_name, logo=logo, options=CardInput.options_from(options))
+        try:
+            self.resolve(card, output=output)
+        except SocialCardsError as exc:
+            raise SocialCardsError(f"options: {exc}") from None
+        return self.unknown_options(options)
 
     def resolve(
         self,

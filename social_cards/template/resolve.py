@@ -19,7 +19,7 @@ import jinja2
 from ..digest import file_digest
 from ..errors import AssetError, MissingGlyphError, TemplateError
 from ..files import check_regular, locate, read_capped
-from ..fonts import FontChain, FontFace, template_font
+from ..fonts import FontChain, FontFace, cjk_region, template_font
 from ..model import CardInput, RenderSettings
 from ..text import ELLIPSIS, clean_text, clusters
 from .sandbox import render_bounded
@@ -57,7 +57,7 @@ class _Resolver:
         self.template = template
         self.settings = settings
         self.extra = tuple(FontFace(Path(p)) for p in settings.fonts)
-        self.chains: dict[tuple[FontFace, bool], FontChain] = {}
+        self.chains: dict[tuple[FontFace, bool, str], FontChain] = {}
         self.svg_sources: dict[Path, jinja2.Template] = {}
         # A layer that reads only site-wide values (background, logo, site name) resolves once:
         # its memo key holds exactly the values the layer reads.
@@ -134,21 +134,26 @@ class _Resolver:
         if not text:
             return None
         primary = FontFace(template_font(v["font"], self.template.root, where))
-        text, faces = self._fonts(text, primary, v["weight"] == "bold", where)
+        text, faces = self._fonts(text, primary, v["weight"] == "bold", where, cjk_region(card.lang))
         if not text:
             return None
         low, high = v["size"]
+        direction = v["direction"]
+        if direction == "auto" and card.direction.strip().lower() in ("ltr", "rtl"):
+            direction = card.direction.strip().lower()  # the page's own, where the layer leaves it open
         return TextLayer(
             text, faces, v["color"], _box(v, where), high, low, v["line_height"], max(1, v["max_lines"]),
-            v["align"], v["valign"], v["direction"],
+            v["align"], v["valign"], direction,
         )  # fmt: skip
 
-    def _fonts(self, text: str, primary: FontFace, bold: bool, where: str) -> tuple[str, tuple[FontFace, ...]]:
+    def _fonts(
+        self, text: str, primary: FontFace, bold: bool, where: str, region: str
+    ) -> tuple[str, tuple[FontFace, ...]]:
         """The text less what no font can draw, and the faces that draw the rest."""
-        chain = self.chains.get((primary, bold))
+        chain = self.chains.get((primary, bold, region))
         if chain is None:
-            chain = self.chains[(primary, bold)] = FontChain.build(
-                primary, bold=bold, extra=self.extra, system=self.settings.system_fonts
+            chain = self.chains[(primary, bold, region)] = FontChain.build(
+                primary, bold=bold, extra=self.extra, system=self.settings.system_fonts, region=region
             )
         used = {0}
         ellipsis = chain.face_for(ELLIPSIS)  # the typesetter may need it to cut the text
