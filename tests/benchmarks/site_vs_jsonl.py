@@ -26,7 +26,7 @@ from pathlib import Path
 from process_tree import Run, installed_env, run
 
 SITE_URL = "https://bench.example.org/"
-WORDS = ("cache", "plugin", "search", "theme", "build", "deploy", "card", "page", "index", "config", "日本語", "español")
+WORDS = ("cache", "plugin", "search", "theme", "build", "deploy", "card", "page", "index", "config", "日本語", "niño")
 
 HEAD = """<!doctype html>
 <html lang="en">
@@ -72,8 +72,9 @@ def generate(root: Path, pages: int) -> tuple[Path, Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(HEAD.format(title=title, description=description, url=url, filler=filler, nav=nav,
                                         body=body), encoding="utf-8")  # fmt: skip
+            output = f"assets/images/social/section-{n // 100}/page-{n}/index.png"
             card = {"title": title, "description": description, "site_name": "Bench Docs", "site_url": SITE_URL,
-                    "page_url": url, "output": f"assets/images/social/section-{n // 100}/page-{n}/index.png"}  # fmt: skip
+                    "page_url": url, "output": output}  # fmt: skip
             lines.write(json.dumps(card, ensure_ascii=False) + "\n")
     return site, jsonl
 
@@ -115,9 +116,7 @@ def _line(label: str, runs: dict[str, list[Run]]) -> None:
         spread = f"{min(r.seconds for r in done):.2f}-{max(r.seconds for r in done):.2f}"
         print(f"{label:5} {way:6} median {seconds:7.2f} s (range {spread}), CPU {cpu:7.2f} s, peak {peak:6.0f} MB")
     if runs["site"] and runs["jsonl"]:
-        ratio = statistics.median(r.seconds for r in runs["site"]) / statistics.median(
-            r.seconds for r in runs["jsonl"]
-        )
+        ratio = statistics.median(r.seconds for r in runs["site"]) / statistics.median(r.seconds for r in runs["jsonl"])
         print(f"{label:5} site / jsonl = {ratio:.3f} (site adds {100 * (ratio - 1):+.1f}%)")
 
 
