@@ -118,11 +118,13 @@ def _scan(page: str, *, collect: bool) -> PageHead:
             if "charset" in attrs:
                 head.meta.setdefault("charset", attrs["charset"])
         elif collect and (tag := token.group("tag")) is not None:
-            attrs = attributes(token.group("attrs"))
+            text = token.group("attrs")
             if tag.lower() == "html":
-                head.html = attrs
-            elif "canonical" in attrs.get("rel", "").lower().split() and not head.canonical:
-                head.canonical = attrs.get("href", "").strip()
+                head.html = attributes(text)
+            elif not head.canonical and "canonical" in text.lower():  # a theme's many other links are skipped
+                attrs = attributes(text)
+                if "canonical" in attrs.get("rel", "").lower().split():
+                    head.canonical = attrs.get("href", "").strip()
     head.present = frozenset(present)
     return head
 

@@ -10,12 +10,15 @@ them and collect each card (:meth:`Pipeline.result`) when it writes the page.
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import xxhash
 
 from .errors import SocialCardsError
 from .model import CardInput, RenderSettings
@@ -27,11 +30,9 @@ from .template.fingerprint import fingerprint
 from .template.resolve import resolve
 
 if TYPE_CHECKING:
-    import concurrent.futures as futures
-
     from .spec import CardSpec
 
-__all__ = ["CardError", "CardRequest", "CardResult", "Pipeline", "Report", "run"]
+__all__ = ["CardError", "CardRequest", "CardResult", "Pipeline", "Report", "in_shard", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +88,12 @@ class Report:
 
     cards: int = 0
     cached: int = 0
+    remote: int = 0
+    """Of the cached cards, those the shared tier had (and the local cache did not)."""
     drawn: int = 0
     failed: int = 0
+    elsewhere: int = 0
+    """Cards left to the other shards of a split run."""
     damaged: int = 0
     errors: list[CardError] = field(default_factory=list)
     results: dict[str, CardResult] = field(default_factory=dict)
@@ -122,13 +127,15 @@ class Report:
 class _Pending:
     """A card on its way to the pool, and the requests that wait for it."""
 
-    __slots__ = ("future", "key", "retried", "spec", "waiting")
+    __slots__ = ("future", "key", "remote", "retried", "spec", "waiting")
 
-    def __init__(self, key: str, spec: CardSpec, future: futures.Future[bytes]) -> None:
+    def __init__(self, key: str, spec: CardSpec) -> None:
         self.key = key
         self.spec = spec
-        self.future = future
+        self.future: futures.Future[bytes] = futures.Future()
         self.retried = False
+        self.remote = False
+        """Whether the shared tier had the card (then it is not uploaded again)."""
         self.waiting: list[tuple[CardRequest, Path | None, str | None]] = []
         """The requests of this card: each with its target and fingerprint."""
 
@@ -138,10 +145,15 @@ class Pipeline:
 
     Args:
         store: the cache (off, if it cannot be used).
-        pool: draws what the cache does not have.
+        pool: draws what the caches do not have.
         strict: the first card that cannot be made raises :class:`SocialCardsError`
             naming its ``ref``; otherwise it is reported in ``errors`` and the rest goes on.
         progress: called with the report after each card.
+        shard: ``(k, n)``: make only the cards of slice ``k`` of ``n`` (1-based), a stable split
+            by each card's own inputs, so that ``n`` machines share a bulk pre-render.
+
+    The store's shared tier (:attr:`Store.shared`), when it has one, is asked for what the
+    local cache lacks (many cards at once, in the background), and sent what is drawn here.
     """
 
     def __init__(
@@ -151,9 +163,12 @@ class Pipeline:
         *,
         strict: bool = False,
         progress: Callable[[Report], None] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         self.store = store
         self.pool = pool
+        self.shared = store.shared
+        self.shard = shard
         self.strict = strict
         self.progress = progress
         self.report = Report()
@@ -168,6 +183,9 @@ class Pipeline:
         Raises:
             SocialCardsError: with ``strict``, a card that cannot be made.
         """
+        if self.shard is not None and not in_shard(request, self.shard):
+            self.report.elsewhere += 1
+            return
         self.report.cards += 1
         try:
             self._submit(request)
@@ -196,9 +214,33 @@ class Pipeline:
             return
         if spec is None:  # recalled, but no longer cached
             spec = resolve(request.template, request.card, settings)
-        pending = self._pending[spec.key] = _Pending(spec.key, spec, self.pool.submit(spec))
+        pending = self._pending[spec.key] = _Pending(spec.key, spec)
+        pending.future = self._fetch_or_draw(pending)
         pending.waiting.append((request, target, fp))
         self._by_ref[request.ref] = pending
+
+    def _fetch_or_draw(self, pending: _Pending) -> futures.Future[bytes]:
+        """The card's bytes, to come: from the shared tier if it has them, else drawn in the pool."""
+        shared = self.shared
+        if shared is None or not shared.enabled:
+            return self.pool.submit(pending.spec)
+        result: futures.Future[bytes] = futures.Future()
+
+        def fetched(asked: futures.Future[bytes | None]) -> None:
+            data = asked.result()
+            if data is not None:
+                pending.remote = True
+                _settle(result, data, None)
+                return
+            try:
+                drawing = self.pool.submit(pending.spec)
+            except Exception as exc:  # a pool that is shutting down: the pipeline reports it for the card
+                _settle(result, None, exc)
+                return
+            drawing.add_done_callback(lambda drawn: _settle(result, *_outcome(drawn)))
+
+        shared.fetch(pending.key).add_done_callback(fetched)
+        return result
 
     def _remember(self, fp: str | None, recalled: Recalled, data: bytes) -> None:
         """Note what ``fp`` led to, unless the store already says exactly that."""
@@ -236,8 +278,6 @@ class Pipeline:
 
     def _collect(self, *, block: bool) -> None:
         """Store and place the cards the pool has finished; with ``block``, wait for one at least."""
-        import concurrent.futures as futures
-
         if not self._pending:
             return
         if block:
@@ -272,12 +312,16 @@ class Pipeline:
                 self._fail(request.ref, reason)
             return
         self.store.put(item.key, data)
+        if item.remote:
+            self.report.remote += 1
+        elif self.shared is not None:
+            self.shared.upload(item.key, data)
         recalled = Recalled(item.key, item.spec.width, item.spec.height)
         for n, (request, target, fp) in enumerate(item.waiting):
             self._by_ref.pop(request.ref, None)
             self._remember(fp, recalled, data)
             try:
-                self._place(request, recalled, target, data, cached=n > 0)
+                self._place(request, recalled, target, data, cached=item.remote or n > 0)
             except SocialCardsError as exc:
                 self._fail(request.ref, str(exc))
 
@@ -289,8 +333,6 @@ class Pipeline:
         """
         while ref in self._by_ref:
             item = self._by_ref[ref]
-            import concurrent.futures as futures
-
             futures.wait([item.future])
             self._finish_one(item)
         return self.report.results.get(ref)
@@ -313,6 +355,11 @@ class Pipeline:
         """
         while self._pending:
             self._collect(block=True)
+        if self.shared is not None:
+            self.shared.finish()
+            for name, count in self.shared.counts.items():
+                self.store.counts[f"remote_{name}"] = self.store.counts.get(f"remote_{name}", 0) + count
+            self.shared.counts = dict.fromkeys(self.shared.counts, 0)
         self.report.damaged = self.store.counts["damaged"]
         self.store.flush()
         return self.report
@@ -334,6 +381,32 @@ class Pipeline:
             self.cancel()
 
 
+def in_shard(request: CardRequest, shard: tuple[int, int]) -> bool:
+    """Whether ``request`` belongs to slice ``k`` of ``n``: by its title, page and name, the same on every machine."""
+    k, n = shard
+    card = request.card
+    digest = xxhash.xxh3_64_intdigest(f"{card.title}\0{card.page_url}\0{request.name or ''}".encode(errors="replace"))
+    return digest % n == k - 1
+
+
+def _settle(future: futures.Future[bytes], data: bytes | None, exc: BaseException | None) -> None:
+    """Give ``future`` its outcome, unless the run was cancelled meanwhile."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        elif data is not None:
+            future.set_result(data)
+    except futures.InvalidStateError:
+        pass
+
+
+def _outcome(future: futures.Future[bytes]) -> tuple[bytes | None, BaseException | None]:
+    if future.cancelled():
+        return None, SocialCardsError("cancelled")
+    exc = future.exception()
+    return (None, exc) if exc is not None else (future.result(), None)
+
+
 def _target(request: CardRequest, key: str) -> Path | None:
     """Where a card goes: ``name`` (or ``<key><suffix>``) under ``out``; never outside it.
 
@@ -353,13 +426,14 @@ def run(
     *,
     strict: bool = False,
     progress: Callable[[Report], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Make every requested card; returns the report.
 
     Raises:
         SocialCardsError: with ``strict``, the first card that could not be made.
     """
-    pipeline = Pipeline(store, pool, strict=strict, progress=progress)
+    pipeline = Pipeline(store, pool, strict=strict, progress=progress, shard=shard)
     with pipeline:
         for request in requests:
             pipeline.submit(request)

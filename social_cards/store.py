@@ -28,13 +28,16 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import diskcache
 import xxhash
 
 from .errors import CacheError
 from .place import write_atomic
+
+if TYPE_CHECKING:
+    from .shared import SharedTier
 
 __all__ = [
     "CACHE_DIR_ENV", "DEFAULT_CACHE_DIR", "FORMAT_VERSION", "Recalled", "Store", "check_of", "resolve_cache_dir",
@@ -119,6 +122,9 @@ class Store:
         self.counts = {"hits": 0, "misses": 0, "damaged": 0}
         self._used: set[str] = set()
         self._index: diskcache.Cache | None = None
+        self.shared: SharedTier | None = None
+        """The shared tier behind this cache, if the run has one: the pipeline asks it for what this
+        cache lacks and sends it what is drawn; closing the store waits for its uploads."""
         if not create and not (self.root / INDEX_FILE).is_file():
             raise CacheError(f"no card cache at {self.directory} (expected {self.root / INDEX_FILE})")
         try:
@@ -160,7 +166,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Record which cards this run used and the counters, then close the index."""
+        """Record which cards this run used and the counters, then close the index (and the shared tier)."""
+        if self.shared is not None:
+            self.shared.close()
         self.flush()
         if self._index is not None:
             self._index.close()

@@ -49,6 +49,11 @@ class PluginConfig(Config):  # type: ignore[no-untyped-call]
     """Processes drawing cards (default: all cores)."""
     strict = c.Type(bool, default=False)
     """Fail the build when a card cannot be made (default: warn, leave that page without a card, go on)."""
+    remote_cache = c.Optional(c.Type(str))
+    """A shared cache behind the local one (`s3://bucket/prefix`, `https://host/path`); default:
+    $SOCIAL_CARDS_REMOTE_CACHE. Credentials come from the environment, never from here."""
+    remote_cache_mode = c.Choice(("read-write", "read"), default="read-write")
+    """`read`: use the shared cache but never upload (for untrusted builds such as forks' pull requests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,8 @@ class Settings:
     logo: Path | None = None
     cache_dir: Path = DEFAULT_CACHE_DIR
     workers: int | None = None
+    remote_cache: str | None = None
+    remote_cache_mode: str = "read-write"
 
     @property
     def strict(self) -> bool:
@@ -106,6 +113,8 @@ def settings_from(options: PluginConfig | dict[str, Any], base: Path) -> Setting
         logo=logo,
         cache_dir=(base / Path(str(cache)).expanduser()) if cache else base / DEFAULT_CACHE_DIR,
         workers=workers,
+        remote_cache=get("remote_cache") or None,
+        remote_cache_mode=str(get("remote_cache_mode") or "read-write"),
     )
 
 

@@ -27,6 +27,7 @@ from mkdocs.structure.pages import Page
 from social_cards import SocialCardsError
 from social_cards.pipeline import Pipeline, Report
 from social_cards.pool import RenderPool
+from social_cards.shared import open_shared
 from social_cards.store import Store
 from social_cards.tags import insert_tags
 
@@ -49,6 +50,7 @@ class PrerenderJob:
     strict: bool
     progress: Callable[[Report], None] | None = None
     report: Report | None = None
+    shard: tuple[int, int] | None = None
 
 
 class _Forward(logging.Handler):
@@ -91,6 +93,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
                 if not config.site_url:
                     log.warning("social-cards: site_url is not set: cards are made, but no tags (they need it)")
                 self._store = Store(settings.cache_dir, quiet=True)  # the build recovers: said at INFO
+                self._store.shared = open_shared(settings.remote_cache, settings.remote_cache_mode)
                 self._pool = self._pool or RenderPool(settings.workers)
                 pipeline = Pipeline(self._store, self._pool, strict=settings.strict)
                 out_dir: Path | None = Path(config.site_dir)
@@ -98,7 +101,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
             else:
                 if job.strict:
                     settings = dataclasses.replace(settings, render=dataclasses.replace(settings.render, strict=True))
-                pipeline = Pipeline(job.store, job.pool, strict=settings.strict, progress=job.progress)
+                pipeline = Pipeline(job.store, job.pool, strict=settings.strict, progress=job.progress, shard=job.shard)
                 out_dir, tagging = job.out_dir, False
             self._site = SiteCards(settings, config, pipeline, out_dir=out_dir, tagging=tagging)
         return config
@@ -139,7 +142,10 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
         if site.pipeline.store.warning:
             log.info(f"social-cards: {site.pipeline.store.warning}")
         made = report.cached + report.drawn
-        log.info(f"social-cards: {made} cards ({report.cached} cached, {report.drawn} drawn) in {self._spent:.2f} s")
+        shared = f", {report.remote} of them shared" if report.remote else ""
+        log.info(
+            f"social-cards: {made} cards ({report.cached} cached{shared}, {report.drawn} drawn) in {self._spent:.2f} s"
+        )
 
     def on_build_error(self, *, error: Exception) -> None:
         if self._site is not None:

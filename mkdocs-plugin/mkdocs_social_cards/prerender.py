@@ -53,6 +53,7 @@ class Prerender:
         self.plugin = plugin
         settings = settings_from(plugin.config, config_file.resolve().parent)
         self.cache_dir, self.workers = settings.cache_dir, settings.workers
+        self.remote_cache, self.remote_cache_mode = settings.remote_cache, settings.remote_cache_mode
 
     def run(
         self,
@@ -62,13 +63,14 @@ class Prerender:
         out_dir: Path | None = None,
         strict: bool = False,
         progress: Callable[[Report], None] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> Report:
-        """Make the cards; with ``out_dir``, also write each under its path in the site.
+        """Make the cards (of slice ``shard``); with ``out_dir``, also write each under its path in the site.
 
         Raises:
             SocialCardsError: the site cannot be built, or (strict) a card cannot be made.
         """
-        job = self.plugin.prerender = PrerenderJob(store, pool, out_dir, strict, progress)
+        job = self.plugin.prerender = PrerenderJob(store, pool, out_dir, strict, progress, shard=shard)
         self.config.plugins.on_startup(command="build", dirty=False)
         try:
             with tempfile.TemporaryDirectory(prefix="social-cards-") as scratch:

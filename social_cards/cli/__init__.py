@@ -19,7 +19,7 @@ from ..errors import SocialCardsError
 from ..model import CARD_FIELDS
 from ..output import FORMATS
 from . import site
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, add_remote_options
 
 __all__ = ["main"]
 
@@ -53,6 +53,7 @@ def _card_options(parser: argparse.ArgumentParser) -> None:
     _font_option(parser)
     parser.add_argument("--strict", action="store_true", help="fail when a character cannot be drawn by any font")
     _cache_option(parser)
+    add_remote_options(parser)
 
 
 def _cache_option(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     _font_option(render)
     render.add_argument("--strict", action="store_true", help="stop at the first bad line or failed card")
     render.add_argument("--json", action="store_true", help="end with one JSON object of the counts")
+    render.add_argument(
+        "--shard", metavar="K/N", help="make only slice K of N (a stable split: N CI jobs, one slice each)"
+    )
+    add_remote_options(render)
     site.add_parser(sub)
     preview = sub.add_parser("preview", help="draw templates with sample titles onto one HTML page")
     preview.add_argument(

@@ -16,7 +16,7 @@ from ..pool import RenderPool
 from ..preview import SAMPLES, PreviewSheet, draw_sheet, samples_from_titles
 from ..store import Store, resolve_cache_dir
 from ..template import builtin_templates, load_template
-from .common import EXIT_FAILED, EXIT_OK, UsageError, card_input, fonts, parse_options
+from .common import EXIT_FAILED, EXIT_OK, UsageError, card_input, fonts, open_store, parse_options
 
 __all__ = ["card", "key", "preview", "templates"]
 
@@ -69,11 +69,11 @@ def key(args: argparse.Namespace) -> int:
 
 def card(args: argparse.Namespace) -> int:
     request = _request(args)
-    with Store(resolve_cache_dir(args.cache_dir)) as store, RenderPool(1) as pool:
+    with open_store(resolve_cache_dir(args.cache_dir), args) as store, RenderPool(1) as pool:
         report = run([request], store, pool, strict=True)
     result = report.results[request.ref]
     if not args.quiet:
-        how = "from the cache" if result.cached else "drawn"
+        how = "from the shared cache" if report.remote else "from the cache" if result.cached else "drawn"
         size = args.output.stat().st_size
         fmt = request.settings.output.format
         print(f"wrote {args.output} ({size:,} bytes, {result.width}x{result.height} {fmt}, {how})")

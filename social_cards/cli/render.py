@@ -12,8 +12,8 @@ from ..pipeline import Report
 from ..pool import RenderPool
 from ..sources import open_site
 from ..sources.jsonl import render_jsonl
-from ..store import Store, resolve_cache_dir
-from .common import EXIT_FAILED, EXIT_OK, UsageError, fonts
+from ..store import resolve_cache_dir
+from .common import EXIT_FAILED, EXIT_OK, UsageError, fonts, open_store, parse_shard
 
 __all__ = ["Progress", "render"]
 
@@ -58,19 +58,22 @@ def render(args: argparse.Namespace) -> int:
         raise UsageError("--font is for JSON Lines sources; a site takes its fonts from its configuration")
     if site is not None:
         cache_dir = args.cache_dir if args.cache_dir is not None else site.cache_dir
+        args.remote_cache = args.remote_cache or site.remote_cache
+        args.remote_cache_mode = args.remote_cache_mode or site.remote_cache_mode
         workers = args.workers or site.workers
     else:
         cache_dir = resolve_cache_dir(args.cache_dir)
         workers = args.workers
-    with Store(cache_dir) as store, RenderPool(workers) as pool:
+    shard = parse_shard(args.shard)
+    with open_store(cache_dir, args) as store, RenderPool(workers) as pool:
         try:
             if site is not None:
-                report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress)
+                report = site.run(store, pool, out_dir=args.out_dir, strict=args.strict, progress=progress, shard=shard)
             else:
                 settings = RenderSettings(fonts=fonts(args), strict=args.strict)
                 report = render_jsonl(
                     args.source, store, pool, settings=settings, out_dir=args.out_dir, strict=args.strict,
-                    progress=progress,
+                    progress=progress, shard=shard,
                 )  # fmt: skip
         finally:
             progress.end()
@@ -78,11 +81,13 @@ def render(args: argparse.Namespace) -> int:
         print(f"social-cards: {line}", file=sys.stderr)
     seconds = report.seconds
     rate = report.done / seconds if seconds > 0 else 0.0
+    remote = f" ({report.remote} from the shared cache)" if report.remote else ""
+    elsewhere = f"; {report.elsewhere} left to other shards" if shard else ""
     print(
-        f"{report.cards} cards: {report.cached} cached, {report.drawn} drawn, {report.failed} failed "
-        f"in {seconds:.1f} s ({rate:.0f} cards/s)"
+        f"{report.cards} cards: {report.cached} cached{remote}, {report.drawn} drawn, {report.failed} failed "
+        f"in {seconds:.1f} s ({rate:.0f} cards/s){elsewhere}"
     )
     if args.json:
-        counts = {k: getattr(report, k) for k in ("cards", "cached", "drawn", "failed")}
+        counts = {k: getattr(report, k) for k in ("cards", "cached", "remote", "drawn", "failed", "elsewhere")}
         print(json.dumps(counts | {"seconds": round(seconds, 3)}))
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -17,7 +17,7 @@ from ..place import relative_path
 from ..pool import RenderPool
 from ..sources.html import SiteOptions, dry_run, make_site_cards
 from ..store import Store, resolve_cache_dir
-from .common import EXIT_FAILED, EXIT_OK, UsageError, parse_options
+from .common import EXIT_FAILED, EXIT_OK, UsageError, add_remote_options, open_store, parse_options
 from .render import Progress
 
 __all__ = ["add_parser", "site"]
@@ -52,6 +52,7 @@ def add_parser(sub: Any) -> None:
     site.add_argument("--strict", action="store_true", help="stop at the first page or card that fails")
     site.add_argument("--dry-run", action="store_true", help="list each page's card and whether it is cached")
     site.add_argument("--json", action="store_true", help="end with one JSON object of the counts")
+    add_remote_options(site)
 
 
 def _config(path: Path | None) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def site(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(root, options, cache_dir, args.quiet)
     progress = Progress(args.quiet)
-    with Store(cache_dir) as store, RenderPool(run["workers"]) as pool:
+    with open_store(cache_dir, args) as store, RenderPool(run["workers"]) as pool:
         try:
             report = make_site_cards(root, options, store, pool, progress=progress)
         finally:
@@ -158,11 +159,12 @@ def site(args: argparse.Namespace) -> int:
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items()))
     print(
         f"{report.pages} pages: {cards.cards} cards "
-        f"({cards.cached} cached, {cards.drawn} drawn, {cards.failed} failed), "
+        f"({cards.cached} cached{f', {cards.remote} of them shared' if cards.remote else ''}, "
+        f"{cards.drawn} drawn, {cards.failed} failed), "
         f"{report.tagged} pages tagged, {skipped} skipped{f' ({why})' if why else ''} in {cards.seconds:.1f} s"
     )
     if args.json:
-        counts = {k: getattr(cards, k) for k in ("cards", "cached", "drawn", "failed")}
+        counts = {k: getattr(cards, k) for k in ("cards", "cached", "remote", "drawn", "failed")}
         extra = {"pages": report.pages, "tagged": report.tagged, "skipped": skipped}
         print(json.dumps(counts | extra | {"seconds": round(cards.seconds, 3)}))
     return EXIT_FAILED if cards.failed else EXIT_OK

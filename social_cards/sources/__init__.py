@@ -35,6 +35,14 @@ class SiteSource(Protocol):
     def workers(self) -> int | None:
         """The drawing processes the site's configuration asks for."""
 
+    @property
+    def remote_cache(self) -> str | None:
+        """The shared tier's URL the site's configuration names."""
+
+    @property
+    def remote_cache_mode(self) -> str:
+        """``read-write`` or ``read``."""
+
     def run(
         self,
         store: Store,
@@ -43,8 +51,12 @@ class SiteSource(Protocol):
         out_dir: Path | None,
         strict: bool,
         progress: Callable[[Report], None] | None,
+        shard: tuple[int, int] | None = None,
     ) -> Report:
-        """Make the site's cards into ``store`` (and under ``out_dir``, at their paths in the site)."""
+        """Make the site's cards into ``store`` (and under ``out_dir``, at their paths in the site).
+
+        ``shard`` ``(k, n)``: only slice ``k`` of ``n`` (see :func:`social_cards.pipeline.in_shard`).
+        """
 
 
 def open_site(path: Path) -> SiteSource | None:

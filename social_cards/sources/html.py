@@ -108,6 +108,8 @@ class SitePage:
     head: PageHead
     title: str = ""
     skip: str = ""
+    head_end: int = -1
+    """Where the head ends, in bytes of the file (-1: not known)."""
 
 
 @dataclass(slots=True)
@@ -179,7 +181,7 @@ def read_page(root: Path, path: Path, site_name: str = "") -> SitePage:
         start, whole = _read_start(path)
     except OSError as exc:
         return SitePage(ref, path, PageHead(), skip=f"cannot be read: {exc.strerror or exc}")
-    text = start.decode("utf-8", "replace")
+    text = start.decode("utf-8", "surrogateescape")
     head = read_head(text)
     codec = _codec(head)
     if codec != "utf-8":
@@ -198,7 +200,8 @@ def read_page(root: Path, path: Path, site_name: str = "") -> SitePage:
         title = _plain(_TAG.sub(" ", found.group(1))) if found else ""
     if not title:
         return SitePage(ref, path, head, skip="no title (no og:title, <title> or <h1>)")
-    return SitePage(ref, path, head, title)
+    head_end = len(text[: head.end].encode("utf-8", "surrogateescape")) if codec == "utf-8" else -1
+    return SitePage(ref, path, head, title, head_end=head_end)
 
 
 def _plain(value: str) -> str:
@@ -348,13 +351,17 @@ class _Site:
         try:
             data = page.path.read_bytes()
             codec = _codec(page.head)
-            text = data.decode(codec, "surrogateescape")
-            end, present = scan_head(text)
-            block = tag_lines(tags, present) if end >= 0 else ""
+            offset = page.head_end
+            if offset >= 0 and data[offset : offset + 7].lower() in (b"</head>", b"</head ", b"<body>", b"<body "):
+                block = tag_lines(tags, page.head.present)  # the page as it was read: its head is known
+            else:  # another encoding, or a page that changed since it was read: scan it again
+                text = data.decode(codec, "surrogateescape")
+                end, present = scan_head(text)
+                block = tag_lines(tags, present) if end >= 0 else ""
+                offset = len(text[:end].encode(codec, "surrogateescape"))
             if not block:
                 return
             # Only the tags are new: the page's own bytes stay as they were, whatever its encoding.
-            offset = len(text[:end].encode(codec, "surrogateescape"))
             mode = stat.S_IMODE(page.path.stat().st_mode)
             write_atomic(page.path, data[:offset] + block.encode(codec, "xmlcharrefreplace") + data[offset:])
             page.path.chmod(mode)

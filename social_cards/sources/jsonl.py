@@ -125,13 +125,14 @@ def render_jsonl(
     out_dir: Path | None = None,
     strict: bool = False,
     progress: Callable[[Report], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
-    """Make every card a JSON Lines file describes; returns the counts and the line errors.
+    """Make every card a JSON Lines file describes (of slice ``shard``); returns the counts and the line errors.
 
     Raises:
         SocialCardsError: the source cannot be read; or, with ``strict``, the first failure.
     """
-    pipeline = Pipeline(store, pool, strict=strict, progress=progress)
+    pipeline = Pipeline(store, pool, strict=strict, progress=progress, shard=shard)
     with pipeline:
         for item in read_jsonl(source, settings or RenderSettings(strict=strict), out_dir):
             if isinstance(item, CardRequest):
