@@ -13,11 +13,18 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CacheError
 from .store import INDEX_FILE, Store, is_card_key
 
-__all__ = ["CacheStats", "PruneResult", "cache_stats", "parse_age", "parse_size", "prune"]
+if TYPE_CHECKING:
+    from .shared import SharedTier
+
+__all__ = ["CacheStats", "PruneResult", "cache_stats", "parse_age", "parse_size", "prune", "prune_shared"]
+
+REMOTE_COUNTERS = ("hits", "misses", "uploads", "rejected", "errors")
+"""What the shared tier did for the runs of this cache (``stats`` shows them)."""
 
 ORPHAN_GRACE_S = 3600.0
 """A card file no entry names is left alone this long: its writer may be about to add the entry."""
@@ -35,6 +42,8 @@ class CacheStats:
     oldest: float | None
     newest: float | None
     builds: int
+    remote: dict[str, int] | None = None
+    """The shared tier's counters (:data:`REMOTE_COUNTERS`) over this cache's runs."""
 
     @property
     def hit_rate(self) -> float:
@@ -92,6 +101,7 @@ def cache_stats(store: Store) -> CacheStats:
     return CacheStats(
         len(entries), sum(e.size for e in entries), store.counter("hits"), store.counter("misses"),
         store.counter("damaged"), min(times, default=None), max(times, default=None), store.counter("builds"),
+        {name: store.counter(f"remote_{name}") for name in REMOTE_COUNTERS},
     )  # fmt: skip
 
 
@@ -146,6 +156,35 @@ def prune(
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
     return PruneResult(len(doomed) + len(folders), freed, dry_run, tuple(paths))
+
+
+def prune_shared(
+    tier: SharedTier, *, max_size: int | None = None, older_than: float | None = None, dry_run: bool = False
+) -> PruneResult:
+    """Remove objects of the shared tier by age of last change, or oldest first down to a size.
+
+    The tier knows no use: age is since an object was written. Old claims go too.
+
+    Raises:
+        SocialCardsError: the engine cannot list its objects (a plain HTTP cache).
+    """
+    objects = sorted(tier.objects(), key=lambda o: o[2])
+    doomed: dict[str, int] = {}
+    if older_than is not None:
+        cutoff = time.time() - older_than
+        doomed.update((path, size) for path, size, changed in objects if changed < cutoff)
+    if max_size is not None:
+        total = sum(size for path, size, _ in objects if path not in doomed)
+        for path, size, _ in objects:
+            if total <= max_size:
+                break
+            if path not in doomed:
+                doomed[path] = size
+                total -= size
+    if not dry_run:
+        for path in doomed:
+            tier.delete(path)
+    return PruneResult(len(doomed), sum(doomed.values()), dry_run, tuple(Path(p) for p in doomed))
 
 
 def _orphans(store: Store, known: set[str]) -> list[Path]:

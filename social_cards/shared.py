@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,8 +39,8 @@ import xxhash
 from .errors import SocialCardsError
 
 __all__ = [
-    "REMOTE_CACHE_ENV", "REMOTE_SECRET_ENV", "RemoteObject", "SharedTier", "decode_object", "encode_object",
-    "object_path", "open_shared",
+    "REMOTE_CACHE_ENV", "REMOTE_SECRET_ENV", "RemoteObject", "SharedTier", "claim_path", "decode_object",
+    "encode_object", "object_path", "open_shared",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,13 @@ CONNECT_TIMEOUT_S = 2
 REQUEST_TIMEOUT_S = 5
 ERRORS_BEFORE_OFF = 3
 """Errors (not misses) after which the tier is off for the rest of the run."""
-CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS = 32
+"""Requests in flight at once; a request that waits for another machine's card holds one."""
+CLAIM_TTL_S = 60
+"""A claim older than this was left by a machine that stopped: another may draw the card."""
+CLAIM_WAIT_S = 30
+"""How long a machine waits for a card another machine claimed before drawing it itself."""
+CLAIM_POLL_S = 0.2
 UPLOADS_QUEUED = 256
 """Uploads waiting at most; a run that draws faster than it can upload waits for the queue."""
 FINISH_WAIT_S = 60
@@ -65,6 +72,8 @@ FINISH_WAIT_S = 60
 _MAGIC = b"social-cards-object/1\n"
 _SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss", "http", "https")
 _OBJECT_PREFIX = "cards-v1"
+_CLAIM_PREFIX = "claims-v1"
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,11 @@ class RemoteObject:
 def object_path(key: str) -> str:
     """Where a card's object lives under the tier's prefix: two hex digits, then the key."""
     return f"{_OBJECT_PREFIX}/{key[:2]}/{key}"
+
+
+def claim_path(key: str) -> str:
+    """Where a machine says it is drawing a card, so that the others wait for it instead of drawing it too."""
+    return f"{_CLAIM_PREFIX}/{key[:2]}/{key}"
 
 
 def _signature(secret: bytes, key: str, digest: str) -> str:
@@ -221,6 +235,26 @@ class SharedTier:
         return self._executor.submit(self._get, key)
 
     def _get(self, key: str) -> bytes | None:
+        """The card from the tier; on a miss, claim it (this machine draws it) or wait for the machine that did."""
+        found = self._read(key)
+        if found is not _MISSING:
+            return found if isinstance(found, bytes) else None
+        self._count("misses")
+        if self.mode != "read-write" or self._claim(key):
+            return None
+        # Another machine is drawing this card now: its upload is nearer than a drawing of our own.
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while time.monotonic() < deadline and not self._off:
+            time.sleep(CLAIM_POLL_S)
+            found = self._read(key)
+            if isinstance(found, bytes):
+                return found
+            if found is None:  # an error or a rejected object: draw it here
+                return None
+        return None
+
+    def _read(self, key: str) -> bytes | object | None:
+        """The card's bytes; :data:`_MISSING` when the tier has no such object; None after an error or a rejection."""
         if self._off:
             return None
         import obstore
@@ -228,8 +262,7 @@ class SharedTier:
         try:
             blob = bytes(obstore.get(self.store, object_path(key)).bytes())
         except FileNotFoundError:
-            self._count("misses")
-            return None
+            return _MISSING
         except Exception as exc:  # any engine or network fault: counted, then the breaker decides
             self._error("a read", exc)
             return None
@@ -240,6 +273,41 @@ class SharedTier:
             return None
         self._count("hits")
         return data
+
+    def _claim(self, key: str) -> bool:
+        """Whether this machine is the one to draw ``key``: no other holds a claim younger than :data:`CLAIM_TTL_S`.
+
+        Where the engine has put-if-absent, two machines never both win a fresh claim; on a
+        plain HTTP cache they rarely do, and then both draw the same card (no harm, only time).
+        """
+        import obstore
+
+        path = claim_path(key)
+        stamp = json.dumps({"at": time.time()}).encode()
+        try:
+            if self.conditional:
+                try:
+                    obstore.put(self.store, path, stamp, mode="create")
+                    return True
+                except obstore.exceptions.AlreadyExistsError:
+                    pass
+                except (obstore.exceptions.NotSupportedError, NotImplementedError):
+                    self.conditional = False
+            if self._claimed(path):
+                return False
+            obstore.put(self.store, path, stamp)  # nobody's claim, or one left by a machine that stopped
+        except Exception as exc:  # the breaker decides; this machine draws the card
+            self._error("a claim", exc)
+        return True
+
+    def _claimed(self, path: str) -> bool:
+        import obstore
+
+        try:
+            changed = obstore.head(self.store, path)["last_modified"].timestamp()
+        except FileNotFoundError:
+            return False
+        return time.time() - changed < CLAIM_TTL_S
 
     def upload(self, key: str, data: bytes) -> None:
         """Send a card the tier lacked, in the background (a read-only tier, or one that is off, sends nothing)."""
@@ -274,6 +342,8 @@ class SharedTier:
             self._error("an upload", exc)
             return
         self._count("uploads")
+        # The claim stays until it expires: a machine that missed the card a moment before the
+        # upload finds the claim, waits, and then finds the card, instead of claiming it anew.
 
     def finish(self) -> None:
         """Wait for the uploads still on their way (at most :data:`FINISH_WAIT_S`)."""
@@ -295,7 +365,7 @@ class SharedTier:
         self.close()
 
     def objects(self) -> Iterator[tuple[str, int, float]]:
-        """Every card object on the tier: its path, size and last change (seconds since the epoch).
+        """Every object of ours on the tier (cards and claims): its path, size and last change (epoch seconds).
 
         Raises:
             SocialCardsError: the engine cannot list its objects (a plain HTTP cache).
@@ -303,9 +373,10 @@ class SharedTier:
         import obstore
 
         try:
-            for batch in obstore.list(self.store, prefix=_OBJECT_PREFIX, chunk_size=1000):
-                for meta in batch:
-                    yield meta["path"], int(meta["size"]), meta["last_modified"].timestamp()
+            for prefix in (_OBJECT_PREFIX, _CLAIM_PREFIX):
+                for batch in obstore.list(self.store, prefix=prefix, chunk_size=1000):
+                    for meta in batch:
+                        yield meta["path"], int(meta["size"]), meta["last_modified"].timestamp()
         except Exception as exc:
             raise SocialCardsError(
                 f"remote cache {self.shown} cannot list its objects ({str(exc).splitlines()[0][:200]}); "

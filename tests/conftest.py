@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -127,3 +131,123 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# --- real servers for the shared tier -----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} ended at start (exit {process.returncode})")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within 30 s")
+
+
+def start_s3_server() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's S3-compatible server on a free port of 127.0.0.1: the process and its address."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for(port, process, "moto's S3 server")
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    process, address = start_s3_server()
+    yield address
+    stop(process)
+
+
+def s3_bucket(address: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket on the server at ``address``, with the environment that reaches it; its tier URL."""
+    bucket = f"cards-{uuid.uuid4().hex[:12]}"
+    urllib.request.urlopen(urllib.request.Request(f"{address}/{bucket}", method="PUT"), timeout=10).close()
+    for name, value in {
+        "AWS_ENDPOINT_URL": address, "AWS_ACCESS_KEY_ID": "test-key-id", "AWS_SECRET_ACCESS_KEY": "test-secret-key",
+        "AWS_REGION": "us-east-1",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    return f"s3://{bucket}/team"
+
+
+@pytest.fixture
+def s3_tier(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh S3 bucket on the session's server: its tier URL."""
+    return s3_bucket(s3_server, monkeypatch)
+
+
+_NGINX_CONF = """daemon off;
+{user}
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy; fastcgi_temp_path {root}/fcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root}/data;
+    client_max_body_size 16m;
+    location /cache/ {{
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+    }}
+  }}
+}}
+"""
+
+
+@pytest.fixture(scope="session")
+def webdav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """Debian's nginx with its WebDAV module on a free port: the cache's base address and its folder on disk."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    root = tmp_path_factory.mktemp("nginx")
+    (root / "data/cache").mkdir(parents=True)
+    port = _free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    (root / "nginx.conf").write_text(_NGINX_CONF.format(root=root, port=port, user=user))
+    process = subprocess.Popen(
+        [nginx, "-c", str(root / "nginx.conf"), "-p", str(root), "-e", str(root / "error.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for(port, process, "nginx")
+    yield f"http://127.0.0.1:{port}/cache", root / "data/cache"
+    stop(process)
+
+
+@pytest.fixture
+def http_tier(webdav_server: tuple[str, Path]) -> str:
+    """A fresh folder of the session's nginx WebDAV cache: its tier URL."""
+    return f"{webdav_server[0]}/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["s3", "http"])
+def tier(request: pytest.FixtureRequest) -> str:
+    """Each engine in turn: an S3 bucket on moto's server, a folder of nginx's WebDAV cache."""
+    return str(request.getfixturevalue(f"{request.param}_tier"))

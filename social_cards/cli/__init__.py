@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--older-than", metavar="AGE", help="remove entries unused for AGE (30d, 12h)")
     prune.add_argument("--keep-builds", type=int, metavar="N", help="remove entries none of the last N builds used")
     prune.add_argument("--dry-run", action="store_true", help="report what would go, remove nothing")
+    prune.add_argument(
+        "--remote", action="store_true", help="prune the shared cache instead (by --older-than / --max-size)"
+    )
+    prune.add_argument("--remote-cache", metavar="URL", help="the shared cache (default: $SOCIAL_CARDS_REMOTE_CACHE)")
     prune.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 

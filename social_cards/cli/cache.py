@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime
 
 from ..errors import CacheError
-from ..maintenance import cache_stats, parse_age, parse_size
+from ..maintenance import cache_stats, parse_age, parse_size, prune_shared
 from ..maintenance import prune as prune_cache
+from ..shared import REMOTE_CACHE_ENV, open_shared
 from ..store import Store, resolve_cache_dir
 from .common import EXIT_OK, UsageError
 
@@ -42,6 +43,7 @@ def stats(args: argparse.Namespace) -> int:
         "builds": found.builds,
         "oldest": _when(found.oldest),
         "newest": _when(found.newest),
+        "remote": found.remote,
     }
     if args.json:
         print(json.dumps(doc))
@@ -51,6 +53,9 @@ def stats(args: argparse.Namespace) -> int:
     print(f"hits:     {found.hits:,}   misses: {found.misses:,}   hit rate: {found.hit_rate:.1%}")
     print(f"damaged:  {found.damaged:,} entries seen and dropped")
     print(f"oldest:   {doc['oldest'] or '-'}   newest: {doc['newest'] or '-'}")
+    remote = found.remote or {}
+    if any(remote.values()):
+        print("shared:   " + "   ".join(f"{name}: {count:,}" for name, count in remote.items()))
     return EXIT_OK
 
 
@@ -62,10 +67,19 @@ def prune(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.keep_builds is not None and args.keep_builds < 0:
         raise UsageError(f"--keep-builds expects a number of builds (0 or more), got {args.keep_builds}")
-    with Store(resolve_cache_dir(args.cache_dir), create=False) as store:
-        result = prune_cache(
-            store, max_size=max_size, older_than=older_than, keep_builds=args.keep_builds, dry_run=args.dry_run
-        )
+    if args.remote:
+        if args.keep_builds is not None or (max_size is None and older_than is None):
+            raise UsageError("--remote prunes by --older-than and --max-size only (the shared cache knows no builds)")
+        tier = open_shared(args.remote_cache, "read")
+        if tier is None:
+            raise UsageError(f"--remote needs --remote-cache URL or ${REMOTE_CACHE_ENV}")
+        with tier:
+            result = prune_shared(tier, max_size=max_size, older_than=older_than, dry_run=args.dry_run)
+    else:
+        with Store(resolve_cache_dir(args.cache_dir), create=False) as store:
+            result = prune_cache(
+                store, max_size=max_size, older_than=older_than, keep_builds=args.keep_builds, dry_run=args.dry_run
+            )
     if args.json:
         print(json.dumps({"removed": result.removed, "freed_bytes": result.freed_bytes, "dry_run": result.dry_run}))
         return EXIT_OK
