@@ -35,10 +35,11 @@ def relative_path(value: str, expected: str) -> PurePosixPath:
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
-    The bytes go to a new file beside it (never through a link), which then replaces it.
+    The bytes go to a new file beside it (never through a link), which then replaces it;
+    with ``mode``, the new file gets those permissions (those of the file it replaces, say).
 
     Raises:
         OSError: the folder cannot be made or the file cannot be written.
@@ -51,6 +52,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, flags, 0o666)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with open(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)  # noqa: PTH105 (strings: this runs for every card)

@@ -223,11 +223,10 @@ http {{
 """
 
 
-@pytest.fixture(scope="session")
-def webdav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """Debian's nginx with its WebDAV module on a free port: the cache's base address and its folder on disk."""
+def start_webdav_server(root: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """Debian's nginx with its WebDAV module on a free port, kept in ``root``: the process, the cache's base
+    address and its folder on disk."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    root = tmp_path_factory.mktemp("nginx")
     (root / "data/cache").mkdir(parents=True)
     port = _free_port()
     user = "user root;" if os.geteuid() == 0 else ""
@@ -237,7 +236,14 @@ def webdav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     _wait_for(port, process, "nginx")
-    yield f"http://127.0.0.1:{port}/cache", root / "data/cache"
+    return process, f"http://127.0.0.1:{port}/cache", root / "data/cache"
+
+
+@pytest.fixture(scope="session")
+def webdav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """nginx's WebDAV cache for the session: its base address and its folder on disk."""
+    process, address, folder = start_webdav_server(tmp_path_factory.mktemp("nginx"))
+    yield address, folder
     stop(process)
 
 

@@ -205,12 +205,14 @@ def test_tags_a_page_already_has_are_kept_and_not_repeated(tmp_path: Path) -> No
 
 
 def test_a_page_in_another_encoding_keeps_its_bytes(tmp_path: Path) -> None:
-    """A Latin-1 page is read as Latin-1 and only the tags are added: every byte of its own stays."""
+    """A Latin-1 page is read as Latin-1 and only the tags are added: every byte of its own stays, and its mode."""
     text = '<html><head><meta charset="iso-8859-1"><title>Café crème</title></head><body>é</body></html>'
     page = _write(tmp_path / "public/a.html", text, "latin-1")
+    page.chmod(0o640)
     before = page.read_bytes()
     _site(tmp_path / "public", "--site-url", SITE_URL)
     after = page.read_bytes()
+    assert page.stat().st_mode & 0o777 == 0o640
     head_end = before.index(b"</head>")
     assert after.startswith(before[:head_end]) and after.endswith(before[head_end:])
     assert _tag(after.decode("latin-1"), "og:title") == ["Café crème"]

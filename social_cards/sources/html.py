@@ -110,6 +110,10 @@ class SitePage:
     skip: str = ""
     head_end: int = -1
     """Where the head ends, in bytes of the file (-1: not known)."""
+    data: bytes | None = None
+    """The whole page, when its first read held all of it (most pages): it is not read twice."""
+    mode: int = 0o644
+    """The page file's permissions, kept when its tags are added."""
 
 
 @dataclass(slots=True)
@@ -201,7 +205,8 @@ def read_page(root: Path, path: Path, site_name: str = "") -> SitePage:
     if not title:
         return SitePage(ref, path, head, skip="no title (no og:title, <title> or <h1>)")
     head_end = len(text[: head.end].encode("utf-8", "surrogateescape")) if codec == "utf-8" else -1
-    return SitePage(ref, path, head, title, head_end=head_end)
+    data = start if whole else None
+    return SitePage(ref, path, head, title, head_end=head_end, data=data, mode=stat.S_IMODE(st.st_mode))
 
 
 def _plain(value: str) -> str:
@@ -349,7 +354,7 @@ class _Site:
         kind = "article" if card.date else "website"
         tags = card_tags(card, image, result.width, result.height, self.options.render.output.media_type, kind)
         try:
-            data = page.path.read_bytes()
+            data = page.data if page.data is not None else page.path.read_bytes()
             codec = _codec(page.head)
             offset = page.head_end
             if offset >= 0 and data[offset : offset + 7].lower() in (b"</head>", b"</head ", b"<body>", b"<body "):
@@ -362,9 +367,7 @@ class _Site:
             if not block:
                 return
             # Only the tags are new: the page's own bytes stay as they were, whatever its encoding.
-            mode = stat.S_IMODE(page.path.stat().st_mode)
-            write_atomic(page.path, data[:offset] + block.encode(codec, "xmlcharrefreplace") + data[offset:])
-            page.path.chmod(mode)
+            write_atomic(page.path, data[:offset] + block.encode(codec, "xmlcharrefreplace") + data[offset:], page.mode)
         except (OSError, UnicodeError) as exc:
             self.warn(f"{page.ref}: tags not added: {getattr(exc, 'strerror', None) or exc}")
             return
