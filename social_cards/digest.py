@@ -10,11 +10,16 @@ import threading
 from pathlib import Path
 
 import xxhash
+from icu4py import icu_version
 
-__all__ = ["RENDERER_VERSION", "bytes_digest", "file_digest"]
+__all__ = ["LINE_BREAKING", "RENDERER_VERSION", "bytes_digest", "file_digest"]
 
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 """Bump whenever the same spec would draw a different picture; every key changes with it."""
+
+LINE_BREAKING = f"icu-{icu_version}"
+"""Where lines may break comes from ICU: another version of its rules or dictionaries may wrap a title
+differently, so every key names it."""
 
 _CHUNK_BYTES = 1 << 20
 

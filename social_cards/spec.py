@@ -14,7 +14,7 @@ from typing import Literal
 
 import xxhash
 
-from .digest import RENDERER_VERSION
+from .digest import LINE_BREAKING, RENDERER_VERSION
 from .fonts import FontFace
 from .output import OutputFormat
 
@@ -193,6 +193,7 @@ class CardSpec:
         """Compact, sorted JSON of the spec, with the renderer version; the key's input."""
         doc = {
             "renderer": RENDERER_VERSION,
+            "line_breaking": LINE_BREAKING,
             "size": [self.width, self.height],
             "template": self.template_digest,
             "layers": [layer.canonical() for layer in self.layers],

@@ -8,16 +8,17 @@ measured again at the chosen size for placement.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from icu4py.breakers import LineBreaker
 
 from .bidi import Direction, base_level, levels, visual_order
 from .fonts import FontChain, FontFace, load_font
 from .text import ELLIPSIS, clusters
 
-__all__ = ["PlacedRun", "TextBlock", "TextStyle", "typeset"]
+__all__ = ["PlacedRun", "TextBlock", "TextStyle", "break_points", "typeset"]
 
 Align = Literal["start", "end", "left", "center", "right"]
 VAlign = Literal["top", "middle", "bottom"]
@@ -133,43 +134,45 @@ def _segments(items: Sequence[_Item]) -> list[tuple[str, int, int]]:
     return out
 
 
-def _breakable_script(ch: str) -> bool:
+def _cjk(ch: str) -> bool:
     cp = ord(ch)
     return (
         0x2E80 <= cp <= 0x9FFF  # CJK radicals, kana, CJK unified ideographs
         or 0xF900 <= cp <= 0xFAFF
         or 0xFF00 <= cp <= 0xFFEF
         or 0x20000 <= cp <= 0x3FFFF
-        or 0x0E00 <= cp <= 0x0EFF  # Thai and Lao are written without spaces too
     )
 
 
-_ASCII_BREAKS = frozenset(" -/")
-_BREAKS = frozenset("-\u2010\u2013\u2014/")
+def break_points(text: str) -> set[int]:
+    """Offsets (in code points) where a line may break: Unicode's line-breaking rules (UAX #14) as ICU
+    applies them, with its dictionaries for scripts written without spaces (Thai, Lao, Khmer, Burmese)."""
+    ends = {end for _, end in LineBreaker(text, "en").segments()}
+    if text.isascii() or max(map(ord, text)) <= 0xFFFF:
+        return ends
+    points, units = set(), 0
+    for offset, ch in enumerate(text, start=1):  # ICU counts UTF-16 units; an astral character is two
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units in ends:
+            points.add(offset)
+    return points
 
 
 def _items(text: str, chain: FontChain, base: int) -> list[_Item]:
+    breaks = break_points(text)
     if base == 0 and text.isascii() and all(chain.face_for(ch) == 0 for ch in set(text)):
         # Plain ASCII in the primary face: one cluster per character, all left to right.
-        return [_Item(ch, 0, 0, ch == " ", ch in _ASCII_BREAKS) for ch in text]
+        return [_Item(ch, 0, 0, ch == " ", n in breaks) for n, ch in enumerate(text, start=1)]
     parts = clusters(text)
     char_levels = levels(text, base)
     out: list[_Item] = []
     pos = 0
-    for i, part in enumerate(parts):
+    for part in parts:
         face = chain.face_for(part)
         if face is None:
             pos += len(part)
             continue  # the resolver reports and drops these; never draw a box
-        nxt = parts[i + 1] if i + 1 < len(parts) else ""
-        space = part.isspace()
-        breaks = (
-            space
-            or part in _BREAKS
-            or _breakable_script(part[0])
-            or (bool(nxt) and _breakable_script(nxt[0]) and not unicodedata.category(nxt[0]).startswith("P"))
-        )
-        out.append(_Item(part, face, char_levels[pos], space, breaks))
+        out.append(_Item(part, face, char_levels[pos], part.isspace(), pos + len(part) in breaks))
         pos += len(part)
     return out
 
@@ -226,7 +229,7 @@ def _no_orphan(lines: list[list[_Item]]) -> list[list[_Item]]:
         return lines
     last, before = _strip_trailing(lines[-1]), lines[-2]
     kept = _strip_trailing(before)
-    if len(last) == 1 and _breakable_script(last[0].text[0]) and len(kept) > 1 and _breakable_script(kept[-1].text[0]):
+    if len(last) == 1 and _cjk(last[0].text[0]) and len(kept) > 1 and _cjk(kept[-1].text[0]):
         return [*lines[:-2], kept[:-1], [kept[-1], *lines[-1]]]
     return lines
 

@@ -384,6 +384,32 @@ def test_a_material_site_reads_as_itself(tmp_path: Path) -> None:
     assert (0x00, 0x94, 0x85) in {p[:3] for p in card.crop((80, 560, 176, 568)).get_flattened_data()}
 
 
+def test_a_site_coming_from_materials_social_plugin_keeps_its_options(tmp_path: Path) -> None:
+    """Material's `social` options under `social-cards`: the Material-like template in the given colours, its globs,
+    a page's own `cards_layout_options`, and one message naming what to use instead for each unused key."""
+    config = write_site(
+        tmp_path,
+        "site_name: Moving Docs\nsite_url: https://example.org/docs/\nplugins:\n  - social-cards:\n"
+        "      cards_layout_options:\n        background_color: '#009485'\n        color: '#ffffff'\n"
+        "        font_family: Roboto\n      cards_exclude: ['drafts/**']\n      debug: true\n",
+        {
+            "index.md": "# Home\n",
+            "drafts/wip.md": "# Work in progress\n",
+            "own.md": "---\nsocial:\n  cards_layout_options:\n    title: A title of its own\n"
+            "    background_color: '#000000'\n---\n# Own\n",
+        },
+    )
+    log, _ = build(config)
+    assert log.count("font_family is not used: fonts are never downloaded") == 1
+    assert log.count("'debug' has no use here: 'social-cards preview'") == 1
+    assert "og:image" not in (tmp_path / "site/drafts/wip/index.html").read_text()
+    home = decode(card_file(tmp_path / "site", meta_of(tmp_path / "site/index.html")["og:image"]).read_bytes())
+    assert home.getpixel((600, 620))[:3] == (0x00, 0x94, 0x85)  # the flat brand colour of Material's layout
+    own = meta_of(tmp_path / "site/own/index.html")
+    assert own["og:title"] == "A title of its own"
+    assert decode(card_file(tmp_path / "site", own["og:image"]).read_bytes()).getpixel((600, 620))[:3] == (0, 0, 0)
+
+
 def test_a_card_takes_the_title_the_page_shows(tmp_path: Path) -> None:
     """The nav may call a page "Blog": its card and tags say its own first heading, code span included;
     front matter `title` comes first."""

@@ -27,6 +27,9 @@ REFERENCE_CARDS = {
         "Getting started with the search plugin", "Indexing ten thousand pages in seconds", "Example Docs"
     ),
     "accent": CardInput("Release 2.0: faster builds", "What changed and how to upgrade", "Example Docs"),
+    "material": CardInput(
+        "The `Client.__init__()` method", "How to set up a client with every option it takes", "Example Docs"
+    ),
     "blog": CardInput(
         "Notes from the group chat: ça marche", "A week of messages", "Example Blog", date="2026-11-21",
         authors=("Ana Lima",), tags=("python", "cards"),
@@ -44,13 +47,39 @@ def _style(**kw: object) -> TextStyle:
     return TextStyle(**base)  # type: ignore[arg-type]
 
 
+REFERENCE_CASES = ("latin", "cjk", "arabic", "long", "logo", "light", "dark")
+"""Each template's pictures: its reference card, titles in other scripts, a long title, a logo, and a light
+and a dark brand colour (in the options a site's theme colour fills)."""
+
+
+def reference_card(name: str, case: str) -> CardInput:
+    card = REFERENCE_CARDS[name]
+    if case == "cjk":
+        return dataclasses.replace(card, title="社交卡片：只绘制改变的卡片", description="内容哈希缓存，一万页也很快")
+    if case == "arabic":
+        return dataclasses.replace(
+            card, title="مرحبا بالعالم: دليل البدء السريع", description="بطاقة لكل صفحة من الموقع"
+        )
+    if case == "long":
+        title = "Configuring the search plugin, the social cards and the blog for a site of ten thousand pages"
+        return dataclasses.replace(card, title=title)
+    if case == "logo":
+        return dataclasses.replace(card, logo=DATA / "logo.svg")
+    if case in ("light", "dark"):
+        brand = "#ffec3d" if case == "light" else "#1e293b"
+        return dataclasses.replace(
+            card, options=CardInput.options_from(dict.fromkeys(load_template(name).theme_color, brand))
+        )
+    return card
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
 @pytest.mark.parametrize("name", sorted(REFERENCE_CARDS))
-def test_builtin_templates_match_reference_images(name: str) -> None:
-    """Each built-in template draws what its reference picture shows (within a small tolerance)."""
-    data = draw(load_template(name).resolve(REFERENCE_CARDS[name]))
-    image = decode(data)
+def test_builtin_templates_match_reference_images(name: str, case: str) -> None:
+    """Each built-in template draws what its reference pictures show (within a small tolerance), in every case."""
+    image = decode(draw(load_template(name).resolve(reference_card(name, case))))
     assert image.size == (1200, 630)
-    reference = Image.open(DATA / f"reference-{name}.png").convert("RGB")
+    reference = Image.open(DATA / "reference" / f"{name}-{case}.png").convert("RGB")
     assert mean_difference(image, reference) < 1.5
 
 
@@ -277,8 +306,10 @@ def test_render_returns_rgb_canvas(default_template: Template, card: CardInput) 
 
 
 def regenerate_references() -> None:  # pragma: no cover - run by hand after a deliberate change
-    for name, card in REFERENCE_CARDS.items():
-        (DATA / f"reference-{name}.png").write_bytes(draw(load_template(name).resolve(card)))
+    for name in REFERENCE_CARDS:
+        for case in REFERENCE_CASES:
+            card = reference_card(name, case)
+            (DATA / "reference" / f"{name}-{case}.png").write_bytes(draw(load_template(name).resolve(card)))
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -334,11 +365,32 @@ def test_a_cjk_title_never_ends_with_one_character_alone(width: int) -> None:
     assert len(lines) == 1 or len(lines[-1].strip()) >= 2, (width, lines)
 
 
+# Scripts written without spaces between words, each title with where its words end (in code points).
+_UNSPACED = {
+    "thai": ("ภาษาไทยเป็นภาษาที่สวยงามมาก", {4, 7, 11, 15, 18, 24, 27}),  # ภาษา|ไทย|เป็น|ภาษา|ที่|สวยงาม|มาก
+    "lao": ("ພາສາລາວສະບາຍດີ", {4, 7, 14}),  # ພາສາ|ລາວ|ສະບາຍດີ
+}
+
+
+@pytest.mark.parametrize("script", sorted(_UNSPACED))
+@pytest.mark.parametrize("width", range(200, 720, 40))
+def test_unspaced_scripts_break_between_words(script: str, width: int) -> None:
+    """Thai and Lao lines end between words (a dictionary's), never inside a word that fits on a line."""
+    text, word_ends = _UNSPACED[script]
+    block = typeset(text, _chain(), _style(width=width, max_size=40, min_size=40, max_lines=20))
+    ends, offset = [], 0
+    for line in _lines(block):
+        offset += len(line)
+        ends.append(offset)
+    assert "".join(_lines(block)) == text
+    assert set(ends) <= word_ends, (width, _lines(block))
+
+
 @pytest.mark.parametrize("name", sorted(REFERENCE_CARDS))
 @pytest.mark.parametrize("brand", ["#ffec3d", "#fffbf5", "#0f172a", "#009485"])
 def test_text_stays_readable_on_any_brand_colour(name: str, brand: str) -> None:
     """With a site's brand colour as the background (a light yellow, a cream, a slate, Material's teal), every
-    built-in template's title and site name (large text) keep 3:1 of contrast with it and its other text 4.5:1."""
+    built-in template's large text (WCAG's: 24 px, or 19 px bold) keeps 3:1 of contrast with it, other text 4.5:1."""
     from social_cards.contrast import contrast
     from social_cards.spec import BackgroundLayer
 
@@ -354,7 +406,8 @@ def test_text_stays_readable_on_any_brand_colour(name: str, brand: str) -> None:
 
     for layer in spec.layers:
         if isinstance(layer, TextLayer):
-            large = layer.text in (card.title, card.site_name)  # the site name is large bold text too
-            needed = 3.0 if large else 4.5
+            # WCAG's large text: 14 pt (18.7 px) bold, or 18 pt (24 px) regular, at the smallest size it may take.
+            bold = "Bold" in layer.faces[0].path.name
+            needed = 3.0 if layer.min_size >= (19 if bold else 24) else 4.5
             worst = min(contrast(hexa(layer.color), hexa(g)) for g in grounds)
             assert worst >= needed, (layer.text, hexa(layer.color), worst)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from mkdocs.structure.pages import Page
 
 from social_cards.files import locate, picture_size, read_capped
+from social_cards.material import layout_options
 
 __all__ = [
     "FRONT_MATTER_KEYS", "card_path", "date_of", "first_heading", "front_matter", "names", "own_image", "text",
@@ -36,6 +37,18 @@ def front_matter(page: Page, warn: Callable[[str], None]) -> Mapping[str, Any] |
     if social.get("cards", True) is False:
         return None
     checked = dict(social)
+    layout = checked.pop("cards_layout_options", None)  # Material's name for a page's own card settings
+    if isinstance(layout, Mapping):
+        found = layout_options(layout, "social.cards_layout_options")
+        for message in found.messages:
+            warn(message)
+        if found.title:
+            checked.setdefault("title", found.title)
+        if found.description:
+            checked.setdefault("description", found.description)
+        if found.options:
+            own = checked.get("options")
+            checked["options"] = {**found.options, **(own if isinstance(own, Mapping) else {})}
     for key in list(checked):
         if key not in FRONT_MATTER_KEYS:
             warn(f"unknown key social.{key} ignored; expected one of {', '.join(FRONT_MATTER_KEYS)}")

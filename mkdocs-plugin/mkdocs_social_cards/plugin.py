@@ -79,7 +79,7 @@ class SocialCardsPlugin(BasePlugin[PluginConfig]):  # type: ignore[no-untyped-ca
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         self._close()  # what an earlier `mkdocs serve` build left when it failed
         self._spent = 0.0
-        if not self.config.enabled:
+        if not (self.config.enabled and self.config.cards):
             return config
         with self._timed():
             base = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()

@@ -48,7 +48,7 @@ class Prerender:
         plugin = next((p for p in self.config.plugins.values() if isinstance(p, SocialCardsPlugin)), None)
         if plugin is None:
             raise SocialCardsError(f"{config_file} does not use the social-cards plugin (add it under 'plugins:')")
-        if not plugin.config.enabled:
+        if not (plugin.config.enabled and plugin.config.cards):
             raise SocialCardsError(f"{config_file} turns the social-cards plugin off (enabled: false)")
         self.plugin = plugin
         settings = settings_from(plugin.config, config_file.resolve().parent)

@@ -63,6 +63,8 @@ class SiteCards:
         self.primary = theme.primary
         if settings.options:
             self._check_options(template)
+        for message in settings.messages:
+            self._warn("plugins.social-cards", message)
         self._include = [glob(g) for g in settings.include]
         self._exclude = [glob(g) for g in settings.exclude]
         self._cards: dict[str, CardInput] = {}
@@ -127,13 +129,17 @@ class SiteCards:
             # As the page shows it: its front matter, its first heading, then what the nav calls it.
             title=(
                 text(social.get("title"))
+                or s.title
                 or text(meta.get("title"))
                 or text(first_heading(page.markdown or ""))
                 or text(page.title)
                 or config.site_name
             ),
             description=(
-                text(social.get("description")) or text(meta.get("description")) or text(config.site_description)
+                text(social.get("description"))
+                or s.description
+                or text(meta.get("description"))
+                or text(config.site_description)
             ),
             site_name=config.site_name,
             site_url=config.site_url or "",

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..digest import RENDERER_VERSION, bytes_digest, file_digest
+from ..digest import LINE_BREAKING, RENDERER_VERSION, bytes_digest, file_digest
 from ..fonts import BUNDLED_FONTS_DIR, fontconfig_listing, system_faces, system_fonts_wanted
 from ..model import CARD_FIELDS, CardInput, RenderSettings
 
@@ -79,7 +79,11 @@ def _base(template: Template, settings: RenderSettings) -> str | None:
 def _code_digest() -> str:
     """This package's code and bundled fonts: a change to either may change what a resolve gives."""
     files = sorted(_PACKAGE.rglob("*.py")) + sorted(p for p in BUNDLED_FONTS_DIR.iterdir() if p.is_file())
-    parts = [str(RENDERER_VERSION), *(f"{p.relative_to(_PACKAGE).as_posix()}\0{file_digest(p)}" for p in files)]
+    parts = [
+        str(RENDERER_VERSION),
+        LINE_BREAKING,
+        *(f"{p.relative_to(_PACKAGE).as_posix()}\0{file_digest(p)}" for p in files),
+    ]
     return bytes_digest("\n".join(parts).encode("utf-8"))
 
 
