@@ -88,6 +88,9 @@ def render(args: argparse.Namespace) -> int:
         f"in {seconds:.1f} s ({rate:.0f} cards/s){elsewhere}"
     )
     if args.json:
-        counts = {k: getattr(report, k) for k in ("cards", "cached", "remote", "drawn", "failed", "elsewhere")}
+        names = ["cards", "cached", "drawn", "failed"]
+        names += ["remote"] if store.shared is not None else []
+        names += ["elsewhere"] if shard else []
+        counts = {k: getattr(report, k) for k in names}
         print(json.dumps(counts | {"seconds": round(seconds, 3)}))
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -164,7 +164,8 @@ def site(args: argparse.Namespace) -> int:
         f"{report.tagged} pages tagged, {skipped} skipped{f' ({why})' if why else ''} in {cards.seconds:.1f} s"
     )
     if args.json:
-        counts = {k: getattr(cards, k) for k in ("cards", "cached", "remote", "drawn", "failed")}
+        names = ["cards", "cached", "drawn", "failed", *(["remote"] if store.shared is not None else [])]
+        counts = {k: getattr(cards, k) for k in names}
         extra = {"pages": report.pages, "tagged": report.tagged, "skipped": skipped}
         print(json.dumps(counts | extra | {"seconds": round(cards.seconds, 3)}))
     return EXIT_FAILED if cards.failed else EXIT_OK
