@@ -46,6 +46,9 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("latin", "Olá, café com pão de queijo às três 😃🎉", "Crème brûlée, naïve façades, Ærøskøbing"),
     Sample("chinese", "你好，世界：每个页面都有自己的社交卡片", "内容哈希缓存，增量构建只绘制改变的卡片"),
     Sample("arabic", "مرحبا بالعالم: بطاقة لكل صفحة", "نص عربي مشكّل ومتصل من اليمين إلى اليسار"),
+    Sample("japanese", "はじめに：検索プラグインの設定方法", "日本語のページにも、その言語のカードを"),
+    Sample("thai", "เริ่มต้นใช้งานปลั๊กอินค้นหาสำหรับเว็บไซต์เอกสาร", "บรรทัดตัดระหว่างคำ ไม่ตัดกลางคำ"),
+    Sample("code", "The `Client.__init__()` method and `__all__`", "A code span keeps its underscores"),
 )
 """The built-in samples: a short and a long title, and titles in several scripts."""
 

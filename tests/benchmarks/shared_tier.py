@@ -40,9 +40,9 @@ def _build(config: Path, site: Path, cache: Path, env: dict[str, str], *, cards:
     full = installed_env() | env | {"SOCIAL_CARDS_CACHE_DIR": str(cache)}
     if not cards:
         full.pop("SOCIAL_CARDS_REMOTE_CACHE", None)
-    command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", str(site)]
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site)]
     if not cards:
-        command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config.with_name("plain.yml")), "-d",
+        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config.with_name("plain.yml")), "-d",
                    str(site)]  # fmt: skip
     done = run(command, config.parent, full)
     if done.returncode != 0:
