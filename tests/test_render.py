@@ -369,13 +369,14 @@ def test_a_cjk_title_never_ends_with_one_character_alone(width: int) -> None:
 _UNSPACED = {
     "thai": ("ภาษาไทยเป็นภาษาที่สวยงามมาก", {4, 7, 11, 15, 18, 24, 27}),  # ภาษา|ไทย|เป็น|ภาษา|ที่|สวยงาม|มาก
     "lao": ("ພາສາລາວສະບາຍດີ", {4, 7, 14}),  # ພາສາ|ລາວ|ສະບາຍດີ
+    "khmer": ("ខ្ញុំស្រឡាញ់ភាសាខ្មែរណាស់", {5, 12, 21, 25}),  # ខ្ញុំ|ស្រឡាញ់|ភាសាខ្មែរ|ណាស់
 }
 
 
 @pytest.mark.parametrize("script", sorted(_UNSPACED))
 @pytest.mark.parametrize("width", range(200, 720, 40))
 def test_unspaced_scripts_break_between_words(script: str, width: int) -> None:
-    """Thai and Lao lines end between words (a dictionary's), never inside a word that fits on a line."""
+    """Thai, Lao and Khmer lines end between words (a dictionary's), never inside a word that fits on a line."""
     text, word_ends = _UNSPACED[script]
     block = typeset(text, _chain(), _style(width=width, max_size=40, min_size=40, max_lines=20))
     ends, offset = [], 0
