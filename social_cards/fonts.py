@@ -35,7 +35,6 @@ __all__ = [
     "FontChain",
     "FontFace",
     "bundled_face",
-    "cjk_region",
     "fontconfig_listing",
     "load_font",
     "prefetch_system_fonts",
@@ -260,20 +259,7 @@ def _scanned_fonts() -> list[_SystemFont]:
     return fonts
 
 
-# Han characters take a different form in each place; a page's language says which.
-_CJK_REGIONS = (
-    ("zh-hant", "TC"), ("zh-tw", "TC"), ("zh-hk", "HK"), ("zh-mo", "TC"), ("zh", "SC"), ("ja", "JP"), ("ko", "KR"),
-)  # fmt: skip
 _FIRST_CJK = next(i for i, name in enumerate(_SYSTEM_PRIORITY) if "CJK" in name)
-
-
-def cjk_region(lang: str) -> str:
-    """The CJK font variant a language tag asks for (``JP``, ``KR``, ``SC``, ``TC``, ``HK``), or ""."""
-    tag = lang.strip().lower().replace("_", "-")
-    for prefix, region in _CJK_REGIONS:
-        if tag == prefix or tag.startswith(f"{prefix}-"):
-            return region
-    return ""
 
 
 def _priority(family: str, region: str = "") -> tuple[float, str]:
@@ -347,7 +333,7 @@ class FontChain:
     ) -> FontChain:
         """The standard chain: ``primary``, bundled faces, ``extra``, then system faces.
 
-        ``region`` (from :func:`cjk_region`) puts that CJK variant first among the system faces.
+        ``region`` (from :func:`social_cards.language.cjk_region`) puts that CJK variant first among the system faces.
         """
         bundled = [bundled_face(name) for name in _BUNDLED_CHAIN["bold" if bold else "regular"]]
         faces = [primary, *bundled, *extra]

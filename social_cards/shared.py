@@ -8,11 +8,11 @@ Ceph) or a plain HTTP cache that takes ``GET``/``PUT`` of an object per key
 the environment (``AWS_ACCESS_KEY_ID``, ...) as the engine's own tools read them,
 never from the URL.
 
-Each object holds a line of JSON (the key, the card's length and digest, and an
-HMAC signature when ``SOCIAL_CARDS_REMOTE_SECRET`` is set) and then the card's
-bytes. An object that does not match is never served: it is counted as rejected.
-With a secret, an unsigned or wrongly signed object is rejected too, so a poisoned
-shared cache cannot plant a picture on a site.
+Each object names its card and carries its digest (:mod:`social_cards.objects`),
+signed when ``SOCIAL_CARDS_REMOTE_SECRET`` is set. An object that does not match is
+never served: it is counted as rejected. With a secret, an unsigned or wrongly
+signed object is rejected too, so a poisoned shared cache cannot plant a picture
+on a site.
 
 Faults never fail a run: every call has a short timeout, and after a few errors
 the tier is off for the rest of the run, with one warning.
@@ -22,26 +22,19 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import xxhash
-
 from .errors import SocialCardsError
+from .objects import CLAIM_PREFIX, OBJECT_PREFIX, claim_path, decode_object, encode_object, object_path
 
-__all__ = [
-    "REMOTE_CACHE_ENV", "REMOTE_SECRET_ENV", "RemoteObject", "SharedTier", "claim_path", "decode_object",
-    "encode_object", "object_path", "open_shared",
-]  # fmt: skip
+__all__ = ["REMOTE_CACHE_ENV", "REMOTE_SECRET_ENV", "SharedTier", "open_shared", "shown_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,66 +62,8 @@ UPLOADS_QUEUED = 256
 FINISH_WAIT_S = 60
 """How long a run's end waits for its uploads before it gives up on the rest (they are only lost to others)."""
 
-_MAGIC = b"social-cards-object/1\n"
 _SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss", "http", "https")
-_OBJECT_PREFIX = "cards-v1"
-_CLAIM_PREFIX = "claims-v1"
 _MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteObject:
-    """What an object on the tier says of itself."""
-
-    key: str
-    length: int
-    digest: str
-    signature: str
-
-
-def object_path(key: str) -> str:
-    """Where a card's object lives under the tier's prefix: two hex digits, then the key."""
-    return f"{_OBJECT_PREFIX}/{key[:2]}/{key}"
-
-
-def claim_path(key: str) -> str:
-    """Where a machine says it is drawing a card, so that the others wait for it instead of drawing it too."""
-    return f"{_CLAIM_PREFIX}/{key[:2]}/{key}"
-
-
-def _signature(secret: bytes, key: str, digest: str) -> str:
-    return hmac.new(secret, f"{key}:{digest}".encode(), hashlib.sha256).hexdigest()
-
-
-def encode_object(key: str, data: bytes, secret: bytes | None) -> bytes:
-    """The object stored for a card: a header line of JSON, then its bytes."""
-    digest = xxhash.xxh3_128_hexdigest(data)
-    header: dict[str, object] = {"key": key, "length": len(data), "digest": digest}
-    if secret:
-        header["hmac"] = _signature(secret, key, digest)
-    return _MAGIC + json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n" + data
-
-
-def decode_object(key: str, blob: bytes, secret: bytes | None) -> bytes | None:
-    """The card in ``blob`` if it is the card ``key`` names, whole, and (with a secret) signed with it; else None."""
-    if not blob.startswith(_MAGIC):
-        return None
-    end = blob.find(b"\n", len(_MAGIC))
-    if end < 0 or end - len(_MAGIC) > 1024:
-        return None
-    try:
-        header = json.loads(blob[len(_MAGIC) : end])
-        found = RemoteObject(
-            str(header["key"]), int(header["length"]), str(header["digest"]), str(header.get("hmac", ""))
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-    data = blob[end + 1 :]
-    if found.key != key or found.length != len(data) or xxhash.xxh3_128_hexdigest(data) != found.digest:
-        return None
-    if secret and not hmac.compare_digest(found.signature, _signature(secret, key, found.digest)):
-        return None
-    return data
 
 
 def shown_url(url: str) -> str:
@@ -373,7 +308,7 @@ class SharedTier:
         import obstore
 
         try:
-            for prefix in (_OBJECT_PREFIX, _CLAIM_PREFIX):
+            for prefix in (OBJECT_PREFIX, CLAIM_PREFIX):
                 for batch in obstore.list(self.store, prefix=prefix, chunk_size=1000):
                     for meta in batch:
                         yield meta["path"], int(meta["size"]), meta["last_modified"].timestamp()

@@ -16,7 +16,8 @@ import pytest
 from conftest import run_cli, s3_bucket, start_s3_server, stop
 from PIL import Image
 
-from social_cards.shared import SharedTier, claim_path, decode_object, encode_object, object_path, shown_url
+from social_cards.objects import claim_path, decode_object, encode_object, object_path
+from social_cards.shared import SharedTier, shown_url
 
 KEY = "0123456789abcdef0123456789abcdef"
 

@@ -16,10 +16,10 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
-from social_cards.fonts import cjk_region
 from social_cards.head import read_head
+from social_cards.language import cjk_region
 from social_cards.model import CardInput
-from social_cards.sources.html import common_site_name, read_page, strip_site_name
+from social_cards.sources.page import common_site_name, read_page, strip_site_name
 from social_cards.template import load_template
 
 SITE_URL = "https://docs.example.org/"

@@ -11,14 +11,11 @@ stays flat however large the site.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import html
 import logging
 import os
 import posixpath
 import re
-import stat
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +25,7 @@ from urllib.parse import quote, urljoin
 
 from ..errors import SocialCardsError
 from ..globs import glob
-from ..head import PageHead, read_head, scan_head
+from ..head import scan_head
 from ..model import CardInput, RenderSettings
 from ..pipeline import CardRequest, CardResult, Pipeline, Report
 from ..place import relative_path, write_atomic
@@ -38,29 +35,18 @@ from ..tags import card_tags, tag_lines
 from ..template import Template, load_template_near
 from ..template.fingerprint import fingerprint
 from ..text import escape_markup
+from .page import SitePage, common_site_name, page_codec, plain, read_page
 
-__all__ = [
-    "SiteOptions", "SitePage", "SiteReport", "common_site_name", "dry_run", "make_site_cards", "read_page",
-    "site_pages", "strip_site_name",
-]  # fmt: skip
+__all__ = ["SiteOptions", "SiteReport", "dry_run", "make_site_cards", "site_name_of", "site_pages"]
 
 logger = logging.getLogger(__name__)
 
 PAGE_SUFFIXES = (".html", ".htm")
-HEAD_CHUNK_BYTES = 16 * 1024
-MAX_HEAD_BYTES = 1024 * 1024
-"""How far into a page its head may end; a page whose head goes on longer is left alone."""
-MAX_PAGE_BYTES = 64 * 1024 * 1024
-"""The largest page that is read whole (for its first heading, or to add its tags)."""
 TAGS_AHEAD = 256
 """Pages whose cards are on their way before the oldest one's tags are written: keeps the pool busy and memory flat."""
 SAMPLE_TITLES = 64
 """Titles read to find the site name that the generator appends to each (``Page - Site``)."""
 
-_SEPARATORS = (" | ", " - ", " — ", " – ", " · ", " :: ", " » ", " : ")
-_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -99,23 +85,6 @@ class SiteOptions:
         return self.render.strict
 
 
-@dataclass(frozen=True, slots=True)
-class SitePage:
-    """One page of the site and what its head says; ``skip`` says why it gets no card ("" when it gets one)."""
-
-    ref: str
-    path: Path
-    head: PageHead
-    title: str = ""
-    skip: str = ""
-    head_end: int = -1
-    """Where the head ends, in bytes of the file (-1: not known)."""
-    data: bytes | None = None
-    """The whole page, when its first read held all of it (most pages): it is not read twice."""
-    mode: int = 0o644
-    """The page file's permissions, kept when its tags are added."""
-
-
 @dataclass(slots=True)
 class SiteReport:
     """What a run over a site did: pages seen, skipped and given tags, and the cards' own report."""
@@ -146,98 +115,6 @@ def site_pages(root: Path, options: SiteOptions) -> Iterator[Path]:
             yield path
 
 
-def _read_start(path: Path) -> tuple[bytes, bool]:
-    """The start of a page, up to where its head ends (or :data:`MAX_HEAD_BYTES`); True when that is the whole file."""
-    data = b""
-    with path.open("rb") as fh:
-        while len(data) < MAX_HEAD_BYTES:
-            chunk = fh.read(HEAD_CHUNK_BYTES)
-            if not chunk:
-                return data, True
-            data += chunk
-            lowered = data.lower()
-            if b"</head" in lowered or b"<body" in lowered:
-                return data, False
-    return data, False
-
-
-def _codec(head: PageHead) -> str:
-    """The page's encoding as Python names it (UTF-8 unless the page says otherwise and Python knows it)."""
-    declared = head.meta.get("charset", "")
-    if not declared:
-        content = head.meta.get("content-type", "")
-        declared = content.lower().partition("charset=")[2].strip(" ;\"'")
-    try:
-        return codecs.lookup(declared.strip()).name if declared.strip() else "utf-8"
-    except LookupError:
-        return "utf-8"
-
-
-def read_page(root: Path, path: Path, site_name: str = "") -> SitePage:
-    """What ``path``'s head says, and its title as a card shows it (``site_name`` taken off its end)."""
-    ref = path.relative_to(root).as_posix()
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode):
-            return SitePage(ref, path, PageHead(), skip="not a regular file")
-        if st.st_size > MAX_PAGE_BYTES:
-            return SitePage(ref, path, PageHead(), skip="larger than a page is read")
-        start, whole = _read_start(path)
-    except OSError as exc:
-        return SitePage(ref, path, PageHead(), skip=f"cannot be read: {exc.strerror or exc}")
-    text = start.decode("utf-8", "surrogateescape")
-    head = read_head(text)
-    codec = _codec(head)
-    if codec != "utf-8":
-        head = read_head(start.decode(codec, "replace"))
-    meta = head.meta
-    if head.end < 0:
-        return SitePage(ref, path, head, skip="no <head> to add tags to")
-    if "refresh" in meta:
-        return SitePage(ref, path, head, skip="a redirect")
-    if meta.get("social-cards", "").strip().lower() == "off":
-        return SitePage(ref, path, head, skip="opted out")
-    title = _plain(meta.get("og:title", "")) or strip_site_name(head.title, site_name)
-    if not title:
-        body = start if whole else path.read_bytes()
-        found = _H1.search(body.decode(codec, "replace"))
-        title = _plain(_TAG.sub(" ", found.group(1))) if found else ""
-    if not title:
-        return SitePage(ref, path, head, skip="no title (no og:title, <title> or <h1>)")
-    head_end = len(text[: head.end].encode("utf-8", "surrogateescape")) if codec == "utf-8" else -1
-    data = start if whole else None
-    return SitePage(ref, path, head, title, head_end=head_end, data=data, mode=stat.S_IMODE(st.st_mode))
-
-
-def _plain(value: str) -> str:
-    return _SPACES.sub(" ", html.unescape(value)).strip()
-
-
-def strip_site_name(title: str, site_name: str) -> str:
-    """``title`` less a trailing `` - Site``; a title that is only the site name (a home page) stays."""
-    if site_name and title != site_name:
-        for separator in _SEPARATORS:
-            if title.endswith(separator + site_name):
-                return title[: -len(separator + site_name)].strip()
-    return title
-
-
-def common_site_name(titles: list[str]) -> str:
-    """The name most titles end with after a separator (``Page | Site``), if a third of them at least do."""
-    ends: Counter[str] = Counter()
-    for title in titles:
-        seen = set()
-        for separator in _SEPARATORS:
-            index = title.rfind(separator)
-            if index > 0:
-                seen.add(title[index + len(separator) :].strip())
-        ends.update(seen)
-    if not ends:
-        return ""
-    name, count = ends.most_common(1)[0]
-    return name if name and count >= max(2, len(titles) // 3) else ""
-
-
 def site_name_of(root: Path, options: SiteOptions) -> str:
     """The site's name: given, else the pages' ``og:site_name``, else what most of their titles end with."""
     if options.site_name:
@@ -247,7 +124,7 @@ def site_name_of(root: Path, options: SiteOptions) -> str:
         page = read_page(root, path)
         name = page.head.meta.get("og:site_name", "").strip()
         if name:
-            return _plain(name)
+            return plain(name)
         if page.head.title:
             titles.append(page.head.title)
         if len(titles) >= SAMPLE_TITLES:
@@ -258,11 +135,11 @@ def site_name_of(root: Path, options: SiteOptions) -> str:
 def _date(value: str) -> str:
     match = _ISO_DATE.match(value.strip())
     if match is None:
-        return _plain(value)
+        return plain(value)
     try:
         day = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        return _plain(value)
+        return plain(value)
     return f"{day:%B} {day.day}, {day.year}"
 
 
@@ -320,12 +197,12 @@ class _Site:
         # A built page's text is plain: escaped, so that a name like __init__ is not read as Markdown.
         return CardInput(
             title=escape_markup(page.title),
-            description=escape_markup(_plain(meta.get("description", ""))),
+            description=escape_markup(plain(meta.get("description", ""))),
             site_name=escape_markup(self.site_name),
             site_url=self.options.site_url,
             page_url=self.page_url(page),
             date=escape_markup(_date(meta.get("article:published_time", ""))),
-            authors=tuple(dict.fromkeys(escape_markup(_plain(a)) for a in authors)),
+            authors=tuple(dict.fromkeys(escape_markup(plain(a)) for a in authors)),
             logo=self.options.logo,
             options=self.card_options,
             lang=attrs.get("lang", "").strip(),
@@ -355,7 +232,7 @@ class _Site:
         tags = card_tags(card, image, result.width, result.height, self.options.render.output.media_type, kind)
         try:
             data = page.data if page.data is not None else page.path.read_bytes()
-            codec = _codec(page.head)
+            codec = page_codec(page.head)
             offset = page.head_end
             if offset >= 0 and data[offset : offset + 7].lower() in (b"</head>", b"</head ", b"<body>", b"<body "):
                 block = tag_lines(tags, page.head.present)  # the page as it was read: its head is known

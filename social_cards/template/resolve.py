@@ -19,7 +19,8 @@ import jinja2
 from ..digest import file_digest
 from ..errors import AssetError, MissingGlyphError, TemplateError
 from ..files import check_regular, locate, read_capped
-from ..fonts import FontChain, FontFace, cjk_region, template_font
+from ..fonts import FontChain, FontFace, template_font
+from ..language import cjk_region
 from ..model import CardInput, RenderSettings
 from ..text import ELLIPSIS, clean_text, clusters
 from .sandbox import render_bounded
