@@ -243,6 +243,9 @@ class Pipeline:
         except SocialCardsError as exc:
             data = None
             reason = str(exc)
+        except Exception as exc:  # a fault of the drawing machinery: this card fails, the run goes on
+            data = None
+            reason = f"internal error: {type(exc).__name__}: {exc}"
         del self._pending[item.key]
         if data is None:
             for request, _, _ in item.waiting:

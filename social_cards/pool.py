@@ -50,8 +50,28 @@ class _OverBudget(BaseException):
     """Raised in a worker by SIGXCPU; a BaseException, so no ``except Exception`` on the way swallows it."""
 
 
+_budget: tuple[float, int] | None = None
+"""While a card is drawn: the CPU seconds this process had used when it began, and the card's budget."""
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _over_budget(signum: int, frame: object) -> None:
-    raise _OverBudget
+    # Only the card being drawn, once past its own budget, is abandoned. A signal that finds no card, or a
+    # card still within its budget (the kernel's clock and getrusage's can disagree by a tick), moves the
+    # limit on and is otherwise ignored.
+    if _budget is None:
+        return
+    started, budget = _budget
+    used = _cpu_used()
+    if used - started >= budget:
+        raise _OverBudget
+    with contextlib.suppress(ValueError, OSError):
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        resource.setrlimit(resource.RLIMIT_CPU, (int(started + budget) + 2, hard))
 
 
 def draw_card(spec: CardSpec, cpu_s: int = 0) -> bytes:
@@ -60,15 +80,17 @@ def draw_card(spec: CardSpec, cpu_s: int = 0) -> bytes:
     With ``cpu_s``, the card is abandoned once this process has spent that many more CPU
     seconds on it; a process stuck in C code that long ends itself a moment later.
     """
+    global _budget
     from .renderer import draw
 
-    if cpu_s:
-        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-        resource.setrlimit(resource.RLIMIT_CPU, (int(used) + cpu_s + 1, hard))
-        with open(os.devnull, "w") as devnull:
-            faulthandler.dump_traceback_later(3 * cpu_s + 5, file=devnull, exit=True)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     try:
+        if cpu_s:
+            used = _cpu_used()
+            _budget = (used, cpu_s)
+            resource.setrlimit(resource.RLIMIT_CPU, (int(used) + cpu_s + 1, hard))
+            with open(os.devnull, "w") as devnull:
+                faulthandler.dump_traceback_later(3 * cpu_s + 5, file=devnull, exit=True)
         return draw(spec)
     except SocialCardsError:
         raise
@@ -79,6 +101,7 @@ def draw_card(spec: CardSpec, cpu_s: int = 0) -> bytes:
     except Exception as exc:  # a bug in one card must not stop the others
         raise SocialCardsError(f"internal error: {type(exc).__name__}: {exc}") from None
     finally:
+        _budget = None
         if cpu_s:
             faulthandler.cancel_dump_traceback_later()
             resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))

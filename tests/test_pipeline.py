@@ -158,6 +158,28 @@ def test_a_card_over_its_cpu_budget_is_abandoned_and_the_others_made(tmp_path: P
     assert time.monotonic() - started < 25
 
 
+def test_a_stray_cpu_limit_signal_never_abandons_a_card_within_its_budget() -> None:
+    """SIGXCPU that arrives between cards, or while a card is well inside its budget (a long-lived worker's
+    clocks can disagree by a tick), is not that card's doing: the card is drawn, and nothing escapes."""
+    import threading
+
+    from social_cards import pool
+
+    spec = load_template("default").resolve(CardInput("A card drawn while a stray signal arrives"))
+    previous = signal.signal(signal.SIGXCPU, pool._over_budget)
+    try:
+        os.kill(os.getpid(), signal.SIGXCPU)  # between cards
+        timer = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGXCPU))
+        timer.start()
+        data = b""
+        for _ in range(5):  # the signal lands while one of these is being drawn
+            data = pool.draw_card(spec, cpu_s=20)
+        timer.join()
+    finally:
+        signal.signal(signal.SIGXCPU, previous)
+    assert decode(data).size == (1200, 630)
+
+
 def test_a_worker_count_far_beyond_the_cores_is_capped() -> None:
     """`--workers 200` on two cores starts no more than two processes a core: more only add memory."""
     from social_cards.pool import MAX_WORKERS_PER_CORE, default_workers
