@@ -59,6 +59,8 @@ _FINGERPRINT = "f:"
 """Prefix of the index keys that map an input fingerprint to a card key (card keys are bare hex)."""
 _COUNTER = "n:"
 _BUILDS = "n:builds"
+USES_KEPT = 10_000
+"""Card uses a run holds in memory before it writes them to the table of use."""
 _UNUSABLE = (OSError, sqlite3.Error, diskcache.Timeout)
 """What a cache that cannot be used raises: the store turns itself off and the run draws on."""
 _MISSING = object()
@@ -121,6 +123,7 @@ class Store:
         self.warning: str | None = None
         self.counts = {"hits": 0, "misses": 0, "damaged": 0}
         self._used: set[str] = set()
+        self._build: int | None = None
         self._index: diskcache.Cache | None = None
         self.shared: SharedTier | None = None
         """The shared tier behind this cache, if the run has one: the pipeline asks it for what this
@@ -185,8 +188,9 @@ class Store:
                     index.incr(_COUNTER + name, count)
             self.counts = dict.fromkeys(self.counts, 0)
             if self._used:
-                build = index.incr(_BUILDS)
-                now = time.time()
+                if self._build is None:  # one build id for the whole run, however often its uses are written
+                    self._build = index.incr(_BUILDS)
+                now, build = time.time(), self._build
                 with self._uses() as db:
                     db.executemany(_RECORD_USE, ((key, now, build) for key in self._used))
                 self._used.clear()
@@ -239,7 +243,7 @@ class Store:
                 found = self._read(key, current)
         if isinstance(found, bytes):
             self.counts["hits"] += 1
-            self._used.add(key)
+            self._note_use(key)
             return found
         if found is _DAMAGED:
             self.counts["damaged"] += 1
@@ -270,9 +274,16 @@ class Store:
             self._disable(exc)
             return False
         if self._write(key, check_of(data)):
-            self._used.add(key)
+            self._note_use(key)
             return True
         return False
+
+    def _note_use(self, key: str) -> None:
+        """Remember that this run used ``key``; written out every :data:`USES_KEPT` keys, so a run of any
+        size keeps a bounded set in memory."""
+        self._used.add(key)
+        if len(self._used) >= USES_KEPT:
+            self.flush()
 
     def drop(self, key: str) -> None:
         """Remove a card and its file (a damaged one, or one a prune removes)."""

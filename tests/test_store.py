@@ -381,3 +381,21 @@ def test_a_card_stored_again_with_other_bytes_is_served_not_dropped(tmp_path: Pa
         store.put(key, new)
         assert store.get(key, check_of(old)) == new
         assert store.counts["damaged"] == 0
+
+
+def test_a_long_run_keeps_a_bounded_record_of_use_in_one_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of any size holds at most USES_KEPT used keys in memory: the rest are written as it goes, all
+    under the one build id the run has, so `prune --keep-builds` still counts it as one build."""
+    from social_cards import store as store_module
+
+    monkeypatch.setattr(store_module, "USES_KEPT", 3)
+    with Store(tmp_path / "cache") as store:
+        for n in range(10):
+            key = f"{n:032x}"
+            assert store.put(key, f"card {n}".encode())
+            assert len(store._used) < 3
+        assert store.get("0" * 32, check_of(b"card 0")) == b"card 0"
+    with Store(tmp_path / "cache", create=False) as store:
+        uses = store.uses()
+        assert len(uses) == 10 and {build for _, build in uses.values()} == {1}
+        assert store.counter("builds") == 1
