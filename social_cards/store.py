@@ -59,6 +59,8 @@ _FINGERPRINT = "f:"
 """Prefix of the index keys that map an input fingerprint to a card key (card keys are bare hex)."""
 _COUNTER = "n:"
 _BUILDS = "n:builds"
+_SQLITE_CACHE_PAGES = 2048
+"""SQLite's page cache for the index: 8 MB of 4 KB pages."""
 USES_KEPT = 10_000
 """Card uses a run holds in memory before it writes them to the table of use."""
 _UNUSABLE = (OSError, sqlite3.Error, diskcache.Timeout)
@@ -133,9 +135,11 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             # diskcache keeps small values in its index: each entry is a line of text, never a file of its own.
+            # SQLite reads the index through its own small page cache rather than by mapping the file, so a
+            # run's memory does not grow with the size of the cache (a lookup touches a handful of pages).
             self._index = diskcache.Cache(
                 str(self.root), eviction_policy="none", statistics=False, size_limit=2**62, cull_limit=0,
-                timeout=_SQLITE_TIMEOUT_S,
+                timeout=_SQLITE_TIMEOUT_S, sqlite_mmap_size=0, sqlite_cache_size=_SQLITE_CACHE_PAGES,
             )  # fmt: skip
             with self._uses() as db:
                 db.execute(_USE_SCHEMA)
