@@ -54,7 +54,7 @@ def templates(args: argparse.Namespace) -> int:
         template = load_template(args.name)
         print(f"{template.name}: {template.description}")
         for option, default in sorted(template.defaults.items()):
-            print(f"  {option:<16} {default}")
+            print(f"  {option:<16} {default or '(empty: the template decides)'}")
         return EXIT_OK
     for name, description in builtin_templates().items():
         print(f"{name:<10} {description}")
