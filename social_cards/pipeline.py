@@ -105,7 +105,6 @@ class Pipeline:
     ) -> None:
         self.store = store
         self.pool = pool
-        self.shared = store.shared
         self.shard = shard
         self.strict = strict
         self.progress = progress
@@ -159,7 +158,7 @@ class Pipeline:
 
     def _fetch_or_draw(self, pending: _Pending) -> futures.Future[bytes]:
         """The card's bytes, to come: from the shared tier if it has them, else drawn in the pool."""
-        shared = self.shared
+        shared = self.store.shared
         if shared is None or not shared.enabled:
             return self.pool.submit(pending.spec)
         result: futures.Future[bytes] = futures.Future()
@@ -255,8 +254,8 @@ class Pipeline:
         self.store.put(item.key, data)
         if item.remote:
             self.report.remote += 1
-        elif self.shared is not None:
-            self.shared.upload(item.key, data)
+        elif self.store.shared is not None:
+            self.store.shared.upload(item.key, data)
         recalled = Recalled(item.key, item.spec.width, item.spec.height)
         for n, (request, target, fp) in enumerate(item.waiting):
             self._by_ref.pop(request.ref, None)
@@ -296,11 +295,12 @@ class Pipeline:
         """
         while self._pending:
             self._collect(block=True)
-        if self.shared is not None:
-            self.shared.finish()
-            for name, count in self.shared.counts.items():
+        shared = self.store.shared
+        if shared is not None:
+            shared.finish()
+            for name, count in shared.counts.items():
                 self.store.counts[f"remote_{name}"] = self.store.counts.get(f"remote_{name}", 0) + count
-            self.shared.counts = dict.fromkeys(self.shared.counts, 0)
+            shared.counts = dict.fromkeys(shared.counts, 0)
         self.report.damaged = self.store.counts["damaged"]
         self.store.flush()
         return self.report

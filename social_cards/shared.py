@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from .errors import SocialCardsError
@@ -334,10 +334,4 @@ def open_shared(url: str | None, mode: str | None) -> SharedTier | None:
     chosen = url or os.environ.get(REMOTE_CACHE_ENV, "").strip()
     if not chosen:
         return None
-    return SharedTier(chosen, mode="read" if mode == "read" else _mode(mode))
-
-
-def _mode(mode: str | None) -> Mode:
-    if mode in (None, "", "read-write"):
-        return "read-write"
-    raise SocialCardsError(f"remote cache mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return SharedTier(chosen, mode=cast(Mode, mode or "read-write"))  # checked by SharedTier

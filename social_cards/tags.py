@@ -53,9 +53,13 @@ class CardTags(NamedTuple):
         return [("property", n, v) for n, v in og if v] + [("name", n, v) for n, v in twitter if v]
 
 
-def card_tags(card: CardInput, image: str, width: int, height: int, media_type: str, kind: str) -> CardTags:
-    """The tags of a page whose picture is at ``image``, in plain text from the card's fields."""
+def card_tags(card: CardInput, image: str, width: int, height: int, media_type: str) -> CardTags:
+    """The tags of a page whose picture is at ``image``, in plain text from the card's fields.
+
+    A dated page is an article (a blog post); the others are the website's pages.
+    """
     title = clean_text(card.title)
+    kind = "article" if card.date else "website"
     return CardTags(image, width, height, media_type, title, clean_text(card.description) or title, card.page_url, kind)
 
 

@@ -162,7 +162,7 @@ class SiteCards:
         if image is not None:
             try:
                 picture = own_image(page, image, Path(config.docs_dir), self.site_url)
-                self._own[ref] = card_tags(card, *picture, _kind(card))
+                self._own[ref] = card_tags(card, *picture)
                 return None
             except SocialCardsError as exc:
                 self._warn(ref, f"{exc}; drawing a card instead")
@@ -193,9 +193,4 @@ class SiteCards:
             return None
         url = self.site_url + quote(result.target.relative_to(self.out_dir).as_posix())
         media_type = self.settings.render.output.media_type
-        return card_tags(card, url, result.width, result.height, media_type, _kind(card))
-
-
-def _kind(card: CardInput) -> str:
-    """A dated page is an article (a blog post); the others are the website's pages."""
-    return "article" if card.date else "website"
+        return card_tags(card, url, result.width, result.height, media_type)

@@ -32,7 +32,7 @@ from ..place import relative_path, write_atomic
 from ..pool import RenderPool
 from ..store import Store
 from ..tags import card_tags, tag_lines
-from ..template import Template, load_template_near
+from ..template import load_template_near
 from ..template.fingerprint import fingerprint
 from ..text import escape_markup
 from .page import SitePage, common_site_name, page_codec, plain, read_page
@@ -146,27 +146,19 @@ def _date(value: str) -> str:
 class _Site:
     """One run over one site folder: requests out, tags in, a page at a time."""
 
-    def __init__(self, root: Path, options: SiteOptions, pipeline: Pipeline | None, report: SiteReport) -> None:
+    def __init__(self, root: Path, options: SiteOptions, report: SiteReport) -> None:
         self.root = root
         self.options = options
-        self.pipeline = pipeline
         self.report = report
         self.site_name = site_name_of(root, options)
         self.site_url = options.site_url.rstrip("/") + "/" if options.site_url else ""
-        self.templates: dict[str, Template] = {}
-        self.template = self._template(options.template)
+        self.template = load_template_near(options.template, options.base)  # every page's: a built page names none
         unknown = self.template.check_options(
             options.options, site_name=self.site_name, logo=options.logo, output=options.render.output
         )
         if unknown:
             self.warn(f"options: {unknown}")
         self.card_options = CardInput.options_from(options.options)
-
-    def _template(self, ref: str) -> Template:
-        template = self.templates.get(ref)
-        if template is None:
-            template = self.templates[ref] = load_template_near(ref, self.options.base)
-        return template
 
     def warn(self, message: str) -> None:
         if self.options.strict:
@@ -228,8 +220,7 @@ class _Site:
         else:
             self.report.untagged += 1
             return
-        kind = "article" if card.date else "website"
-        tags = card_tags(card, image, result.width, result.height, self.options.render.output.media_type, kind)
+        tags = card_tags(card, image, result.width, result.height, self.options.render.output.media_type)
         try:
             data = page.data if page.data is not None else page.path.read_bytes()
             codec = page_codec(page.head)
@@ -268,7 +259,7 @@ def make_site_cards(
     report = SiteReport()
     pipeline = Pipeline(store, pool, strict=options.strict, progress=progress)
     report.cards = pipeline.report
-    site = _Site(root, options, pipeline, report)
+    site = _Site(root, options, report)
     waiting: deque[tuple[SitePage, CardInput]] = deque()
     with pipeline:
         for path in site_pages(root, options):
@@ -302,7 +293,7 @@ def dry_run(root: Path, options: SiteOptions, store: Store | None) -> Iterator[t
     Nothing is drawn or written; without a ``store`` (no cache yet) every card is to draw.
     """
     report = SiteReport()
-    site = _Site(root, options, None, report)
+    site = _Site(root, options, report)
     for path in site_pages(root, options):
         page = read_page(root, path, site.site_name)
         if page.skip:
